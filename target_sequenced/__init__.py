@@ -1,0 +1,1 @@
+"""target-sequenced: a Singer target where, per key, the greatest sequence wins."""

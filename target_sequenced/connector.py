@@ -1,0 +1,361 @@
+"""Every statement sent to the destination: DDL, loads and version activation.
+
+One load is one transaction: stage the resolved versions, apply them to the
+table with the sequence guard (``incoming >= stored``, evaluated by the
+database so concurrent writers stay correct), drop the stage, commit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import typing as t
+import uuid
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+from target_sequenced.columns import Column, Kind, widen
+from target_sequenced.dialects import capabilities_for
+from target_sequenced.exceptions import DestinationError
+from target_sequenced.quoting import quote
+from target_sequenced.sequencing import SEQUENCE
+
+if t.TYPE_CHECKING:
+    from sqlalchemy.engine import Connection, Engine
+
+    from target_sequenced.dialects.base import DialectCapabilities
+    from target_sequenced.stats import StreamStats
+
+DELETED_AT = "_sdc_deleted_at"
+TABLE_VERSION = "_sdc_table_version"
+BATCHED_AT = "_sdc_batched_at"
+
+SYSTEM_COLUMNS: tuple[Column, ...] = (
+    Column(SEQUENCE, Kind.INTEGER, SEQUENCE),
+    Column("_sdc_received_at", Kind.TIMESTAMP, "_sdc_received_at"),
+    Column(BATCHED_AT, Kind.TIMESTAMP, BATCHED_AT),
+    Column("_sdc_extracted_at", Kind.TIMESTAMP, "_sdc_extracted_at"),
+    Column(TABLE_VERSION, Kind.INTEGER, TABLE_VERSION),
+    Column(DELETED_AT, Kind.TIMESTAMP, DELETED_AT),
+)
+SYSTEM_NAMES = frozenset(col.name for col in SYSTEM_COLUMNS)
+
+
+@dataclass(frozen=True)
+class TablePlan:
+    """The table a sink wants: its columns (system ones included) and key."""
+
+    name: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...]
+    """Key column names; the table's primary key when ``unique_key``."""
+    unique_key: bool
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """What one load did (also added to the stream's stats)."""
+
+    staged: int
+    inserted: int
+    updated: int
+    stale: int
+    deleted: int
+
+
+class Destination:
+    """A database reached through SQLAlchemy, and the schema the tables live in."""
+
+    def __init__(self, url: str, schema: str | None, logger: logging.Logger) -> None:
+        """Nothing connects until the first statement."""
+        self.url = sa.engine.make_url(url)
+        self.caps: DialectCapabilities = capabilities_for(self.url.get_backend_name())
+        self.schema = schema or self.caps.default_schema
+        self.logger = logger
+        self._engine: Engine | None = None
+        self._schema_ready = False
+
+    @property
+    def engine(self) -> Engine:
+        """The engine, created on first use (one connection is enough)."""
+        if self._engine is None:
+            self._engine = sa.create_engine(self.url, poolclass=sa.pool.SingletonThreadPool)
+        return self._engine
+
+    def dispose(self) -> None:
+        """Close every connection."""
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
+    # -- DDL -----------------------------------------------------------------
+
+    def _table(self, name: str, columns: t.Iterable[Column], key: t.Sequence[str]) -> sa.Table:
+        metadata = sa.MetaData(schema=self.schema)
+        return sa.Table(
+            name,
+            metadata,
+            *[
+                sa.Column(
+                    col.name,
+                    self.caps.sql_types[col.kind],
+                    primary_key=col.name in key,
+                    autoincrement=False,
+                )
+                for col in columns
+            ],
+        )
+
+    def _existing(self, conn: Connection, name: str) -> tuple[dict[str, Kind], list[str]]:
+        """Columns (with kinds) and primary key of an existing table, read from information_schema."""
+        cols = sa.text(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_schema = :schema AND table_name = :table ORDER BY ordinal_position",
+        )
+        kinds = {
+            row[0]: self.caps.kind_of_type_name(row[1])
+            for row in conn.execute(cols, {"schema": self.schema, "table": name})
+        }
+        pk = sa.text(
+            "SELECT kcu.column_name FROM information_schema.table_constraints tc "
+            "JOIN information_schema.key_column_usage kcu "
+            "ON tc.constraint_name = kcu.constraint_name "
+            "AND tc.table_schema = kcu.table_schema AND tc.table_name = kcu.table_name "
+            "WHERE tc.constraint_type = 'PRIMARY KEY' "
+            "AND tc.table_schema = :schema AND tc.table_name = :table "
+            "ORDER BY kcu.ordinal_position",
+        )
+        key = [row[0] for row in conn.execute(pk, {"schema": self.schema, "table": name})]
+        return kinds, key
+
+    def prepare(self, plan: TablePlan) -> tuple[Column, ...]:
+        """Create or evolve the table for ``plan``; return the columns as stored.
+
+        New properties become new columns; a column whose kind must widen is
+        altered (integer -> number -> string, never narrower); a changed key
+        rebuilds the table with the new primary key. A column that the stored
+        table holds wider than the plan keeps its wider kind, and values are
+        converted to it.
+        """
+        with self.engine.begin() as conn:
+            if not self._schema_ready:
+                conn.execute(sa.schema.CreateSchema(self.schema, if_not_exists=True))
+                self._schema_ready = True
+            existing, existing_key = self._existing(conn, plan.name)
+            want_key = list(plan.key) if plan.unique_key else []
+            if not existing:
+                self._table(plan.name, plan.columns, want_key).create(conn)
+                return plan.columns
+            stored: list[Column] = []
+            for col in plan.columns:
+                have = existing.get(col.name)
+                if have is None:
+                    self._add_column(conn, plan.name, col)
+                    stored.append(col)
+                    continue
+                kind = widen(have, col.kind)
+                if kind is not have:
+                    self._alter_type(conn, plan.name, col.name, kind)
+                stored.append(Column(col.name, kind, col.prop))
+            if existing_key != want_key:
+                self._rebuild_key(conn, plan.name, want_key)
+            return tuple(stored)
+
+    def _add_column(self, conn: Connection, table: str, col: Column) -> None:
+        self.logger.info("Adding column %s.%s (%s)", table, col.name, col.kind.value)
+        sql_type = self.caps.sql_types[col.kind].compile(dialect=conn.dialect)
+        conn.exec_driver_sql(
+            f"ALTER TABLE {self._qualified(conn, table)} "
+            f"ADD COLUMN {quote(conn, col.name)} {sql_type}",
+        )
+
+    def _alter_type(self, conn: Connection, table: str, column: str, kind: Kind) -> None:
+        self.logger.info("Widening column %s.%s to %s", table, column, kind.value)
+        sql_type = self.caps.sql_types[kind].compile(dialect=conn.dialect)
+        name = quote(conn, column)
+        conn.exec_driver_sql(
+            f"ALTER TABLE {self._qualified(conn, table)} ALTER COLUMN {name} "
+            f"TYPE {sql_type} USING CAST({name} AS {sql_type})",
+        )
+
+    def _rebuild_key(self, conn: Connection, table: str, key: list[str]) -> None:
+        """Recreate ``table`` with primary key ``key``, keeping the newest row per key."""
+        self.logger.info("Key of %s changed: rebuilding with primary key %s", table, key)
+        existing, _ = self._existing(conn, table)
+        columns = [Column(name, kind, name) for name, kind in existing.items()]
+        old = self._table(table, columns, [])
+        temp_name = f"{table[:40]}__rekey_{uuid.uuid4().hex[:8]}"
+        new = self._table(temp_name, columns, key)
+        new.create(conn)
+        source = sa.select(*old.c)
+        if key:
+            rank = (
+                sa.func.row_number()
+                .over(
+                    partition_by=[old.c[k] for k in key],
+                    order_by=old.c[SEQUENCE].desc().nulls_last(),
+                )
+                .label("_rank")
+            )
+            ranked = sa.select(*old.c, rank).where(
+                sa.and_(*[old.c[k].is_not(None) for k in key]),
+            ).subquery()
+            source = sa.select(*[ranked.c[c.name] for c in columns]).where(ranked.c._rank == 1)  # noqa: SLF001
+        conn.execute(new.insert().from_select([c.name for c in columns], source))
+        old.drop(conn)
+        conn.exec_driver_sql(
+            f"ALTER TABLE {self._qualified(conn, temp_name)} RENAME TO {quote(conn, table)}",
+        )
+
+    def _qualified(self, conn: Connection, table: str) -> str:
+        return f"{quote(conn, self.schema)}.{quote(conn, table)}"
+
+    # -- loads ---------------------------------------------------------------
+
+    def load(
+        self,
+        plan: TablePlan,
+        columns: tuple[Column, ...],
+        rows: list[tuple],
+        *,
+        replace_all: bool,
+        hard_delete: bool,
+        stats: StreamStats,
+    ) -> LoadResult:
+        """Write resolved rows in one transaction; return what happened.
+
+        ``rows`` hold one value per column of ``columns`` (as stored); keyed
+        tables get one row per key, already the greatest ``(sequence,
+        arrival)`` of the buffer.
+        """
+        target = self._table(plan.name, columns, plan.key if plan.unique_key else [])
+        try:
+            with self.engine.begin() as conn:
+                if replace_all:
+                    conn.execute(target.delete())
+                result = self._write(conn, target, plan, columns, rows, hard_delete=hard_delete)
+        except sa.exc.DBAPIError as exc:
+            msg = f"table '{plan.name}': the load of {len(rows)} rows was rolled back: {exc.orig}"
+            raise DestinationError(msg) from exc
+        stats.inserted += result.inserted
+        stats.updated += result.updated
+        stats.stale += result.stale
+        stats.deleted += result.deleted
+        return result
+
+    def _stage(
+        self,
+        conn: Connection,
+        columns: tuple[Column, ...],
+        rows: list[tuple],
+    ) -> sa.Table:
+        stage = sa.Table(
+            f"_sdc_stage_{uuid.uuid4().hex[:12]}",
+            sa.MetaData(),
+            *[sa.Column(col.name, self.caps.sql_types[col.kind]) for col in columns],
+            prefixes=["TEMPORARY"],
+        )
+        stage.create(conn)
+        self.caps.copy_rows(conn, stage, columns, rows)
+        return stage
+
+    def _write(
+        self,
+        conn: Connection,
+        target: sa.Table,
+        plan: TablePlan,
+        columns: tuple[Column, ...],
+        rows: list[tuple],
+        *,
+        hard_delete: bool,
+    ) -> LoadResult:
+        names = [col.name for col in columns]
+        stage = self._stage(conn, columns, rows)
+        batched_at = dt.datetime.now(tz=dt.timezone.utc)
+        source = sa.select(
+            *[
+                sa.literal(batched_at, stage.c[name].type).label(name)
+                if name == BATCHED_AT
+                else stage.c[name]
+                for name in names
+            ],
+        )
+        try:
+            if not plan.unique_key:
+                conn.execute(target.insert().from_select(names, source))
+                deleted = 0
+                if hard_delete:
+                    deleted = self._hard_delete(conn, target, plan)
+                return LoadResult(len(rows), len(rows), 0, 0, deleted)
+            return self._upsert(conn, target, stage, source, plan, hard_delete=hard_delete)
+        finally:
+            stage.drop(conn)
+
+    def _upsert(
+        self,
+        conn: Connection,
+        target: sa.Table,
+        stage: sa.Table,
+        source: sa.Select,
+        plan: TablePlan,
+        *,
+        hard_delete: bool,
+    ) -> LoadResult:
+        names = [col.name for col in source.selected_columns]
+        on_key = sa.and_(*[target.c[k] == stage.c[k] for k in plan.key])
+        staged, existing = conn.execute(
+            sa.select(sa.func.count(), sa.func.count(target.c[plan.key[0]]))
+            .select_from(stage.outerjoin(target, on_key)),
+        ).one()
+        statement = pg_insert(target).from_select(names, source)
+        updates = {name: statement.excluded[name] for name in names if name not in plan.key}
+        stored_seq = target.c[SEQUENCE]
+        statement = statement.on_conflict_do_update(
+            index_elements=list(plan.key),
+            set_=updates,
+            where=sa.or_(stored_seq.is_(None), statement.excluded[SEQUENCE] >= stored_seq),
+        ).returning(target.c[DELETED_AT].is_not(None))
+        written = conn.execute(statement).scalars().all()
+        affected = len(written)
+        deletes = sum(1 for is_delete in written if is_delete)
+        inserted = staged - existing
+        if hard_delete:
+            self._hard_delete(conn, target, plan)
+        return LoadResult(
+            staged=staged,
+            inserted=inserted,
+            updated=affected - inserted,
+            stale=staged - affected,
+            deleted=deletes,
+        )
+
+    def _hard_delete(self, conn: Connection, target: sa.Table, plan: TablePlan) -> int:
+        _ = plan
+        result = conn.execute(target.delete().where(target.c[DELETED_AT].is_not(None)))
+        return int(result.rowcount or 0)
+
+    def activate_version(
+        self,
+        plan: TablePlan,
+        columns: tuple[Column, ...],
+        version: int,
+        *,
+        hard_delete: bool,
+    ) -> int:
+        """Retire rows of versions below ``version``; return how many."""
+        target = self._table(plan.name, columns, [])
+        stored = target.c[TABLE_VERSION]
+        older = sa.or_(stored.is_(None), stored < version)
+        with self.engine.begin() as conn:
+            if hard_delete:
+                result = conn.execute(target.delete().where(older))
+            else:
+                now = dt.datetime.now(tz=dt.timezone.utc)
+                result = conn.execute(
+                    target.update()
+                    .where(older, target.c[DELETED_AT].is_(None))
+                    .values({DELETED_AT: now}),
+                )
+        return int(result.rowcount or 0)

@@ -1,0 +1,47 @@
+"""What generic code may know about a dialect: its capabilities record."""
+
+from __future__ import annotations
+
+import typing as t
+from dataclasses import dataclass
+
+if t.TYPE_CHECKING:
+    import sqlalchemy as sa
+    from sqlalchemy.engine import Connection
+    from sqlalchemy.types import TypeEngine
+
+    from target_sequenced.columns import Column, Kind
+
+CopyRows = t.Callable[["Connection", "sa.Table", t.Sequence["Column"], list[tuple]], None]
+
+
+@dataclass(frozen=True)
+class DialectCapabilities:
+    """Everything the connector needs to know about one SQL dialect.
+
+    Generic code reads these fields and never tests the dialect's name.
+    """
+
+    name: str
+    """SQLAlchemy backend name, as in ``duckdb:///`` or ``postgresql+psycopg://``."""
+    default_schema: str
+    """Schema used when ``default_target_schema`` is not set."""
+    max_identifier_length: int
+    sql_types: t.Mapping[Kind, TypeEngine]
+    """The SQL type of each column kind (the README's type table)."""
+    type_names: t.Mapping[str, Kind]
+    """``information_schema.columns.data_type`` (lower case) back to a kind."""
+    copy_rows: CopyRows
+    """Bulk-load rows into a staging table inside the caller's transaction."""
+    transactional_ddl: bool = True
+
+    def kind_of_type_name(self, data_type: str) -> Kind:
+        """Kind of an existing column; types we did not create are read as text."""
+        from target_sequenced.columns import Kind  # noqa: PLC0415
+
+        name = data_type.lower()
+        if name in self.type_names:
+            return self.type_names[name]
+        if name.startswith(("decimal", "numeric")):
+            return Kind.NUMBER
+        return Kind.STRING
