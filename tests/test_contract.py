@@ -1,0 +1,273 @@
+"""The sequencing contract (design/sequencing.md), rule by rule, on both dialects.
+
+Each test loads Singer messages into a real DuckDB file or PostgreSQL schema and
+reads the rows back.
+"""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from tests.helpers import Db, lines, record, run_target, run_target_failing, schema, state
+
+S = "items"
+PROPS = {"id": {"type": "integer"}, "name": {"type": ["null", "string"]}}
+
+
+def versions(*pairs: tuple[int, int, str]) -> list[dict]:
+    """RECORD messages from (id, sequence, name) triples."""
+    return [record(S, {"id": i, "_sdc_sequence": seq, "name": n}) for i, seq, n in pairs]
+
+
+def final(db: Db, table: str = S) -> dict[int, tuple[int, str]]:
+    """id -> (sequence, name) as stored."""
+    return {r["id"]: (r["_sdc_sequence"], r["name"]) for r in db.rows(table)}
+
+
+def expected_winners(msgs: list[dict]) -> dict[int, tuple[int, str]]:
+    """Reference resolution: greatest (sequence, arrival) per key."""
+    best: dict[int, tuple[int, str]] = {}
+    for m in msgs:
+        rec = m["record"]
+        held = best.get(rec["id"])
+        if held is None or rec["_sdc_sequence"] >= held[0]:
+            best[rec["id"]] = (rec["_sdc_sequence"], rec["name"])
+    return best
+
+
+def shuffled_versions(n_keys: int, per_key: int, seed: int) -> list[dict]:
+    rng = random.Random(seed)
+    pairs = [(k, k * 1000 + v, f"k{k}v{v}") for k in range(1, n_keys + 1) for v in range(per_key)]
+    rng.shuffle(pairs)
+    return versions(*pairs)
+
+
+# -- section 3: which version wins --------------------------------------------
+
+
+def test_shuffled_versions_in_one_buffer(db: Db) -> None:
+    msgs = shuffled_versions(n_keys=20, per_key=5, seed=1)
+    run_target(db.config(), lines(schema(S, PROPS), *msgs))
+    got = final(db)
+    assert got == {k: (k * 1000 + 4, f"k{k}v4") for k in range(1, 21)}
+
+
+def test_shuffled_versions_across_drains(db: Db) -> None:
+    msgs = shuffled_versions(n_keys=20, per_key=5, seed=2)
+    run_target(db.config(batch_size_rows=3), lines(schema(S, PROPS), *msgs))
+    assert final(db) == {k: (k * 1000 + 4, f"k{k}v4") for k in range(1, 21)}
+
+
+def test_shuffled_versions_across_runs(db: Db) -> None:
+    msgs = shuffled_versions(n_keys=20, per_key=5, seed=3)
+    for chunk in (msgs[:30], msgs[30:60], msgs[60:]):
+        run_target(db.config(), lines(schema(S, PROPS), *chunk))
+    assert final(db) == {k: (k * 1000 + 4, f"k{k}v4") for k in range(1, 21)}
+
+
+def test_older_version_in_a_later_run_is_stale(db: Db) -> None:
+    run_target(db.config(), lines(schema(S, PROPS), *versions((1, 20, "new"))))
+    run_target(db.config(), lines(schema(S, PROPS), *versions((1, 10, "old"), (2, 5, "b"))))
+    assert final(db) == {1: (20, "new"), 2: (5, "b")}
+
+
+@pytest.mark.parametrize("batch_size_rows", [1, 2, 1000])
+def test_ties_go_to_the_later_arrival(db: Db, batch_size_rows: int) -> None:
+    msgs = versions((1, 7, "first"), (2, 3, "x"), (1, 7, "second"), (1, 6, "older"), (1, 7, "third"))
+    run_target(db.config(batch_size_rows=batch_size_rows), lines(schema(S, PROPS), *msgs))
+    assert final(db) == {1: (7, "third"), 2: (3, "x")}
+
+
+def test_ties_across_runs_go_to_the_later_run(db: Db) -> None:
+    run_target(db.config(), lines(schema(S, PROPS), *versions((1, 7, "run1"))))
+    run_target(db.config(), lines(schema(S, PROPS), *versions((1, 7, "run2"))))
+    assert final(db) == {1: (7, "run2")}
+
+
+def test_outcome_does_not_depend_on_batch_size(db: Db) -> None:
+    msgs = shuffled_versions(n_keys=15, per_key=4, seed=4)
+    msgs += versions((3, 3002, "tie-late"))  # ties with an earlier arrival
+    expected = expected_winners(msgs)
+    run_target(db.config(batch_size_rows=7), lines(schema(S, PROPS), *msgs))
+    assert final(db) == expected
+    assert expected[3] == (3003, "k3v3")
+
+
+def test_replaying_loaded_input_changes_nothing(db: Db) -> None:
+    text = lines(schema(S, PROPS), *shuffled_versions(n_keys=10, per_key=3, seed=5))
+    run_target(db.config(), text)
+    first = db.rows(S, columns="id, name, _sdc_sequence")
+    run_target(db.config(batch_size_rows=4), text)
+    assert db.rows(S, columns="id, name, _sdc_sequence") == first
+
+
+def test_schema_message_between_versions_keeps_order(db: Db) -> None:
+    """The SDK drains a replaced sink late; ties must still go to the later arrival."""
+    wider = {**PROPS, "extra": {"type": ["null", "string"]}}
+    msgs = [
+        schema(S, PROPS),
+        *versions((1, 5, "before"), (2, 9, "newer-before")),
+        schema(S, wider),
+        record(S, {"id": 1, "_sdc_sequence": 5, "name": "after", "extra": "e"}),
+        record(S, {"id": 2, "_sdc_sequence": 8, "name": "older-after", "extra": "e"}),
+    ]
+    run_target(db.config(), lines(*msgs))
+    rows = {r["id"]: (r["_sdc_sequence"], r["name"], r["extra"]) for r in db.rows(S)}
+    assert rows == {1: (5, "after", "e"), 2: (9, "newer-before", None)}
+
+
+def test_composite_keys_compare_typed_values(db: Db) -> None:
+    props = {"a": {"type": "integer"}, "b": {"type": "string"}, "v": {"type": "string"}}
+    msgs = [
+        schema("pairs", props, key=["a", "b"]),
+        record("pairs", {"a": 1, "b": "2", "v": "one-two", "_sdc_sequence": 1}),
+        record("pairs", {"a": 12, "b": "", "v": "twelve-empty", "_sdc_sequence": 1}),
+        record("pairs", {"a": 1, "b": "2", "v": "one-two-v2", "_sdc_sequence": 2}),
+        record("pairs", {"a": 12, "b": "", "v": "twelve-empty-old", "_sdc_sequence": 0}),
+    ]
+    run_target(db.config(), lines(*msgs))
+    got = [(r["a"], r["b"], r["v"]) for r in db.rows("pairs", order_by="a, b")]
+    assert got == [(1, "2", "one-two-v2"), (12, "", "twelve-empty")]
+
+
+def test_record_with_null_key_is_rejected(db: Db) -> None:
+    nullable_id = {**PROPS, "id": {"type": ["null", "integer"]}}
+    text = lines(schema(S, nullable_id), record(S, {"id": None, "name": "x", "_sdc_sequence": 1}))
+    error, _ = run_target_failing(db.config(), text)
+    assert "Record is missing key property id" in str(error)
+    assert "stream 'items', input line 2, record 0" in str(error)
+
+
+# -- section 4: other load methods and streams without a key ------------------
+
+
+def test_append_only_keeps_every_version(db: Db) -> None:
+    msgs = versions((1, 3, "c"), (1, 1, "a"), (2, 1, "x"), (1, 2, "b"))
+    run_target(db.config(load_method="append-only", batch_size_rows=2), lines(schema(S, PROPS), *msgs))
+    got = [(r["id"], r["_sdc_sequence"], r["name"]) for r in db.rows(S, order_by="id, _sdc_sequence")]
+    assert got == [(1, 1, "a"), (1, 2, "b"), (1, 3, "c"), (2, 1, "x")]
+
+
+def test_overwrite_replaces_the_table_once_per_run(db: Db) -> None:
+    run_target(db.config(), lines(schema(S, PROPS), *versions((1, 1, "a"), (2, 1, "b"))))
+    msgs = versions((3, 5, "c"), (3, 4, "c-old"), (4, 1, "d"), (3, 6, "c-new"))
+    run_target(db.config(load_method="overwrite", batch_size_rows=2), lines(schema(S, PROPS), *msgs))
+    assert final(db) == {3: (6, "c-new"), 4: (1, "d")}
+
+
+def test_stream_without_key_appends(db: Db) -> None:
+    msgs = [
+        schema("events", PROPS, key=[]),
+        *[record("events", {"id": 1, "name": n}) for n in ("a", "b", "a")],
+    ]
+    run_target(db.config(), lines(*msgs))
+    run_target(db.config(), lines(*msgs))
+    names = [r["name"] for r in db.rows("events", order_by="_sdc_sequence")]
+    assert names == ["a", "b", "a", "a", "b", "a"]
+
+
+# -- section 5: versions and deletes ------------------------------------------
+
+
+def test_activate_version_retires_older_versions(db: Db) -> None:
+    msgs = [
+        schema(S, PROPS),
+        record(S, {"id": 1, "name": "v1-only", "_sdc_sequence": 1}, version=1),
+        record(S, {"id": 2, "name": "v1", "_sdc_sequence": 1}, version=1),
+        {"type": "ACTIVATE_VERSION", "stream": S, "version": 1},
+        record(S, {"id": 2, "name": "v2", "_sdc_sequence": 2}, version=2),
+        record(S, {"id": 3, "name": "v2", "_sdc_sequence": 2}, version=2),
+        {"type": "ACTIVATE_VERSION", "stream": S, "version": 2},
+        record(S, {"id": 4, "name": "late-v1", "_sdc_sequence": 3}, version=1),
+    ]
+    run_target(db.config(hard_delete=True), lines(*msgs))
+    assert final(db) == {2: (2, "v2"), 3: (2, "v2")}
+
+
+def test_activate_version_soft_deletes_by_default(db: Db) -> None:
+    msgs = [
+        schema(S, PROPS),
+        record(S, {"id": 1, "name": "old", "_sdc_sequence": 1}, version=1),
+        record(S, {"id": 2, "name": "new", "_sdc_sequence": 1}, version=2),
+        {"type": "ACTIVATE_VERSION", "stream": S, "version": 2},
+    ]
+    run_target(db.config(), lines(*msgs))
+    rows = {r["id"]: r["_sdc_deleted_at"] is not None for r in db.rows(S)}
+    assert rows == {1: True, 2: False}
+
+
+def _delete(i: int, seq: int) -> dict:
+    return record(S, {"id": i, "_sdc_sequence": seq, "_sdc_deleted_at": "2024-01-01T00:00:00Z"})
+
+
+@pytest.mark.parametrize("batch_size_rows", [1, 1000])
+def test_older_delete_does_not_remove_newer_row(db: Db, batch_size_rows: int) -> None:
+    msgs = [schema(S, PROPS), *versions((1, 10, "kept")), _delete(1, 5)]
+    run_target(db.config(hard_delete=True, batch_size_rows=batch_size_rows), lines(*msgs))
+    assert final(db) == {1: (10, "kept")}
+
+
+@pytest.mark.parametrize("batch_size_rows", [1, 1000])
+def test_newer_delete_removes_row_hard(db: Db, batch_size_rows: int) -> None:
+    msgs = [schema(S, PROPS), *versions((1, 10, "gone"), (2, 1, "stays")), _delete(1, 11)]
+    run_target(db.config(hard_delete=True, batch_size_rows=batch_size_rows), lines(*msgs))
+    assert final(db) == {2: (1, "stays")}
+
+
+def test_older_upsert_does_not_resurrect_soft_deleted_key(db: Db) -> None:
+    run_target(db.config(), lines(schema(S, PROPS), *versions((1, 10, "v")), _delete(1, 20)))
+    run_target(db.config(), lines(schema(S, PROPS), *versions((1, 15, "older-than-delete"))))
+    rows = db.rows(S)
+    assert [(r["id"], r["_sdc_sequence"], r["_sdc_deleted_at"] is not None) for r in rows] == [
+        (1, 20, True),
+    ]
+
+
+# -- section 7: STATE ---------------------------------------------------------
+
+
+def test_state_is_emitted_only_after_commit(db: Db) -> None:
+    """A bad record after a STATE: the STATE before it comes out, the one after never."""
+    text = lines(
+        schema(S, PROPS),
+        *versions((1, 1, "a")),
+        state({"n": 1}),
+        *versions((2, 1, "b")),
+        record(S, {"id": 3, "_sdc_sequence": 1, "name": 42}),
+        state({"n": 2}),
+    )
+    error, states = run_target_failing(db.config(), text)
+    assert "#/name" in str(error)
+    assert "input line 5" in str(error)
+    assert states == []
+    assert S not in db.tables() or final(db) == {}
+
+
+def test_state_follows_its_records_into_the_table(db: Db) -> None:
+    text = lines(
+        schema(S, PROPS),
+        *versions((1, 1, "a")),
+        state({"n": 1}),
+        *versions((2, 1, "b")),
+        state({"n": 2}),
+    )
+    states = run_target(db.config(batch_size_rows=1), text)
+    assert states[-1] == {"n": 2}
+    assert final(db) == {1: (1, "a"), 2: (1, "b")}
+
+
+def test_failed_load_keeps_committed_loads(db: Db) -> None:
+    text = lines(
+        schema(S, PROPS),
+        *versions((1, 1, "a"), (2, 1, "b")),
+        state({"n": 1}),
+        *versions((3, 1, "c")),
+        record(S, {"id": 4, "_sdc_sequence": 2**63, "name": "overflow"}),
+    )
+    error, states = run_target_failing(db.config(batch_size_rows=2), text)
+    assert "outside the signed 64-bit range" in str(error)
+    assert "input line 6" in str(error)
+    assert final(db) == {1: (1, "a"), 2: (1, "b")}
+    assert states == []
