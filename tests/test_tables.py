@@ -1,0 +1,188 @@
+"""Tables and values: columns, widening, JSON, timestamps, numbers, names."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from tests.helpers import Db, lines, record, run_target, schema
+
+UTC = dt.timezone.utc
+
+
+def test_table_has_key_as_primary_key_and_system_columns(db: Db) -> None:
+    run_target(db.config(), lines(schema("t", {"id": {"type": "integer"}}), record("t", {"id": 1})))
+    types = db.column_types("t")
+    assert list(types) == [
+        "id",
+        "_sdc_sequence",
+        "_sdc_received_at",
+        "_sdc_batched_at",
+        "_sdc_extracted_at",
+        "_sdc_table_version",
+        "_sdc_deleted_at",
+    ]
+    assert types["_sdc_sequence"] == "bigint"
+    assert types["_sdc_table_version"] == "bigint"
+    for name in ("_sdc_received_at", "_sdc_batched_at", "_sdc_extracted_at", "_sdc_deleted_at"):
+        assert types[name] == "timestamp with time zone"
+    with db.engine.connect() as conn:
+        import sqlalchemy as sa
+
+        pk = conn.execute(
+            sa.text(
+                "SELECT kcu.column_name FROM information_schema.table_constraints tc "
+                "JOIN information_schema.key_column_usage kcu "
+                "ON tc.constraint_name = kcu.constraint_name AND tc.table_name = kcu.table_name "
+                "AND tc.table_schema = kcu.table_schema "
+                "WHERE tc.constraint_type = 'PRIMARY KEY' AND tc.table_schema = :s "
+                "AND tc.table_name = 't'",
+            ),
+            {"s": db.schema},
+        ).scalars().all()
+    assert pk == ["id"]
+
+
+def test_system_columns_hold_message_metadata(db: Db) -> None:
+    msg = record(
+        "t",
+        {"id": 1, "_sdc_sequence": 42},
+        version=7,
+        time_extracted="2024-05-06T07:08:09.123456+02:00",
+    )
+    before = dt.datetime.now(tz=UTC)
+    run_target(db.config(), lines(schema("t", {"id": {"type": "integer"}}), msg))
+    after = dt.datetime.now(tz=UTC)
+    (row,) = db.rows("t")
+    assert row["_sdc_sequence"] == 42
+    assert row["_sdc_table_version"] == 7
+    assert row["_sdc_extracted_at"] == dt.datetime(2024, 5, 6, 5, 8, 9, 123456, tzinfo=UTC)
+    assert before <= row["_sdc_received_at"] <= row["_sdc_batched_at"] <= after
+    assert row["_sdc_deleted_at"] is None
+
+
+def test_new_properties_become_columns(db: Db) -> None:
+    base = {"id": {"type": "integer"}, "a": {"type": "string"}}
+    run_target(db.config(), lines(schema("t", base), record("t", {"id": 1, "a": "x"})))
+    wider = {**base, "b": {"type": ["null", "integer"]}}
+    run_target(db.config(), lines(schema("t", wider), record("t", {"id": 2, "a": "y", "b": 5})))
+    assert [(r["id"], r["a"], r["b"]) for r in db.rows("t")] == [(1, "x", None), (2, "y", 5)]
+
+
+def test_integer_widens_to_number_then_string_without_losing_values(db: Db) -> None:
+    def step(kind: str, rid: int, value: object) -> None:
+        props = {"id": {"type": "integer"}, "v": {"type": ["null", kind]}}
+        run_target(db.config(), lines(schema("w", props), record("w", {"id": rid, "v": value})))
+
+    step("integer", 1, 9007199254740993)
+    assert db.column_types("w")["v"] == "bigint"
+    step("number", 2, 2.5)
+    assert db.column_types("w")["v"] in {"double", "double precision"}
+    step("string", 3, "three")
+    assert db.column_types("w")["v"] in {"varchar", "text"}
+    step("integer", 4, 4)  # a narrower schema later does not narrow the column
+    values = [r["v"] for r in db.rows("w")]
+    assert values[1:] == ["2.5", "three", "4"]
+    # the first integer went through a double column: exact up to 2**53 only,
+    # so the column was widened from BIGINT without losing what a double holds
+    assert float(values[0]) == float(9007199254740993)
+
+
+def test_widening_inside_one_run_across_schema_messages(db: Db) -> None:
+    msgs = [
+        schema("w", {"id": {"type": "integer"}, "v": {"type": "integer"}}),
+        record("w", {"id": 1, "v": 10}),
+        schema("w", {"id": {"type": "integer"}, "v": {"type": "string"}}),
+        record("w", {"id": 2, "v": "ten"}),
+    ]
+    run_target(db.config(), lines(*msgs))
+    assert [(r["id"], r["v"]) for r in db.rows("w")] == [(1, "10"), (2, "ten")]
+
+
+def test_objects_and_arrays_round_trip_as_json(db: Db) -> None:
+    value = {"a": 1, "b": [1, 2.5, "x", None, True], "c": {"d": {"e": []}}, "ü": "漢字 🚀"}
+    props = {
+        "id": {"type": "integer"},
+        "obj": {"type": ["null", "object"]},
+        "arr": {"type": ["null", "array"], "items": {}},
+        "free": {},
+    }
+    rec = {"id": 1, "obj": value, "arr": [value, []], "free": "just a string"}
+    run_target(db.config(), lines(schema("j", props), record("j", rec)))
+    (row,) = db.rows("j")  # both drivers decode JSON columns
+    assert row["obj"] == value
+    assert row["arr"] == [value, []]
+    assert row["free"] == "just a string"
+    types = db.column_types("j")
+    assert types["obj"] == ("json" if db.dialect == "duckdb" else "jsonb")
+
+
+def test_date_time_is_a_timestamp_with_time_zone(db: Db) -> None:
+    props = {"id": {"type": "integer"}, "ts": {"type": ["null", "string"], "format": "date-time"}}
+    inputs = ["2024-01-02T03:04:05Z", "2024-01-02T03:04:05.678901+05:30", "2024-01-02T03:04:05"]
+    msgs = [record("d", {"id": i, "ts": ts}) for i, ts in enumerate(inputs)]
+    run_target(db.config(), lines(schema("d", props), *msgs))
+    assert db.column_types("d")["ts"] == "timestamp with time zone"
+    got = [r["ts"] for r in db.rows("d")]
+    assert got == [
+        dt.datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC),
+        dt.datetime(2024, 1, 1, 21, 34, 5, 678901, tzinfo=UTC),
+        dt.datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC),  # no offset: taken as UTC
+    ]
+
+
+def test_numbers_are_not_rounded(db: Db) -> None:
+    numbers = [0.1, 12345.678901234567, 1e-10, -2.5e300, 0.30000000000000004, 123456789.125]
+    props = {"id": {"type": "integer"}, "n": {"type": ["null", "number"]}}
+    msgs = [record("n", {"id": i, "n": n}) for i, n in enumerate(numbers)]
+    run_target(db.config(), lines(schema("n", props), *msgs))
+    assert [r["n"] for r in db.rows("n")] == numbers
+
+
+def test_empty_string_stays_empty_and_null_stays_null(db: Db) -> None:
+    props = {"id": {"type": "integer"}, "s": {"type": ["null", "string"]}}
+    tricky = ["", None, "NULL", "\\N", "a,b", 'q"q', "line\nbreak", "tab\tx", "  padded  "]
+    msgs = [record("s", {"id": i, "s": v}) for i, v in enumerate(tricky)]
+    run_target(db.config(), lines(schema("s", props), *msgs))
+    assert [r["s"] for r in db.rows("s")] == tricky
+
+
+def test_names_are_mapped_deterministically(db: Db) -> None:
+    long_a = "a_really_long_property_name_that_goes_on_and_on_past_the_limit_one"
+    long_b = "a_really_long_property_name_that_goes_on_and_on_past_the_limit_two"
+    props = {
+        "Id": {"type": "integer"},
+        "clientName": {"type": "string"},
+        "agent:os:version": {"type": "string"},
+        "select": {"type": "string"},
+        "order": {"type": "integer"},
+        "2fa": {"type": "boolean"},
+        long_a: {"type": "string"},
+        long_b: {"type": "string"},
+    }
+    rec = {
+        "Id": 1,
+        "clientName": "c",
+        "agent:os:version": "10.1",
+        "select": "s",
+        "order": 3,
+        "2fa": True,
+        long_a: "A",
+        long_b: "B",
+    }
+    stream = "public-My:Stream!"
+    run_target(db.config(), lines(schema(stream, props, key=["Id"]), record(stream, rec)))
+    assert "public_my_stream_" in db.tables()
+    (row,) = db.rows("public_my_stream_")
+    user = {k: v for k, v in row.items() if not k.startswith("_sdc_")}
+    long_cols = sorted(k for k in user if k.startswith("a_really"))
+    assert len(long_cols) == 2
+    assert all(len(c) == 63 for c in long_cols)
+    assert {user[c] for c in long_cols} == {"A", "B"}
+    assert {k: v for k, v in user.items() if k not in long_cols} == {
+        "id": 1,
+        "client_name": "c",
+        "agent_os_version": "10.1",
+        "select": "s",
+        "order": 3,
+        "_2fa": True,
+    }
