@@ -31,3 +31,4 @@ def capabilities_for(backend: str) -> DialectCapabilities:
         )
         raise ConfigError(msg)
     return importlib.import_module(module).CAPABILITIES  # type: ignore[no-any-return]
+
