@@ -73,7 +73,7 @@ def kind_of(schema: t.Mapping[str, t.Any]) -> Kind:
 
 def _is_null_only(schema: t.Mapping[str, t.Any]) -> bool:
     declared = schema.get("type")
-    return declared == "null" or declared == ["null"]
+    return declared in ("null", ["null"])
 
 
 def _fold(kinds: list[Kind]) -> Kind:
@@ -193,7 +193,7 @@ def row_converter(
     plan = [(col.prop, col.name, CONVERTERS[col.kind]) for col in columns]
 
     def convert(record: t.Mapping[str, t.Any], where: str) -> tuple:
-        values = []
+        values: list[t.Any] = []
         for prop, name, conv in plan:
             value = record.get(prop)
             if value is None:

@@ -8,7 +8,6 @@ database so concurrent writers stay correct), drop the stage, commit.
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import typing as t
 import uuid
 from dataclasses import dataclass
@@ -23,6 +22,8 @@ from target_sequenced.quoting import quote
 from target_sequenced.sequencing import SEQUENCE
 
 if t.TYPE_CHECKING:
+    import logging
+
     from sqlalchemy.engine import Connection, Engine
 
     from target_sequenced.dialects.base import DialectCapabilities
@@ -109,7 +110,7 @@ class Destination:
         )
 
     def _existing(self, conn: Connection, name: str) -> tuple[dict[str, Kind], list[str]]:
-        """Columns (with kinds) and primary key of an existing table, read from information_schema."""
+        """Columns (with kinds) and primary key of a table, from information_schema."""
         cols = sa.text(
             "SELECT column_name, data_type FROM information_schema.columns "
             "WHERE table_schema = :schema AND table_name = :table ORDER BY ordinal_position",
@@ -199,9 +200,13 @@ class Destination:
                 )
                 .label("_rank")
             )
-            ranked = sa.select(*old.c, rank).where(
-                sa.and_(*[old.c[k].is_not(None) for k in key]),
-            ).subquery()
+            ranked = (
+                sa.select(*old.c, rank)
+                .where(
+                    sa.and_(*[old.c[k].is_not(None) for k in key]),
+                )
+                .subquery()
+            )
             source = sa.select(*[ranked.c[c.name] for c in columns]).where(ranked.c._rank == 1)  # noqa: SLF001
         conn.execute(new.insert().from_select([c.name for c in columns], source))
         old.drop(conn)
@@ -306,18 +311,21 @@ class Destination:
         names = [col.name for col in source.selected_columns]
         on_key = sa.and_(*[target.c[k] == stage.c[k] for k in plan.key])
         staged, existing = conn.execute(
-            sa.select(sa.func.count(), sa.func.count(target.c[plan.key[0]]))
-            .select_from(stage.outerjoin(target, on_key)),
+            sa.select(sa.func.count(), sa.func.count(target.c[plan.key[0]])).select_from(
+                stage.outerjoin(target, on_key)
+            ),
         ).one()
-        statement = pg_insert(target).from_select(names, source)
-        updates = {name: statement.excluded[name] for name in names if name not in plan.key}
+        insert = pg_insert(target).from_select(names, source)
+        incoming = insert.excluded
         stored_seq = target.c[SEQUENCE]
-        statement = statement.on_conflict_do_update(
+        # The sequence guard (contract 3), evaluated by the database on the
+        # conflicting row itself: atomic, so concurrent writers stay correct.
+        upsert = insert.on_conflict_do_update(
             index_elements=list(plan.key),
-            set_=updates,
-            where=sa.or_(stored_seq.is_(None), statement.excluded[SEQUENCE] >= stored_seq),
+            set_={name: incoming[name] for name in names if name not in plan.key},
+            where=sa.or_(stored_seq.is_(None), incoming[SEQUENCE] >= stored_seq),
         ).returning(target.c[DELETED_AT].is_not(None))
-        written = conn.execute(statement).scalars().all()
+        written = conn.execute(upsert).scalars().all()
         affected = len(written)
         deletes = sum(1 for is_delete in written if is_delete)
         inserted = staged - existing

@@ -8,6 +8,7 @@ dialect's upsert statement.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import threading
 import time
@@ -15,7 +16,9 @@ import typing as t
 
 from target_sequenced.columns import INT64_MAX, INT64_MIN
 from target_sequenced.exceptions import InputError, truncate
-from target_sequenced.stats import StreamStats
+
+if t.TYPE_CHECKING:
+    from target_sequenced.stats import StreamStats
 
 SEQUENCE = "_sdc_sequence"
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
@@ -42,7 +45,7 @@ class SequenceClock:
             return value
 
 
-def _is_int(value: object) -> bool:
+def _is_int(value: object) -> t.TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -82,10 +85,8 @@ def sequence_of(
         if _is_int(value):
             return check_int64(value, where)
         if isinstance(value, str):
-            try:
+            with contextlib.suppress(ValueError):
                 value = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-            except ValueError:
-                pass
         if isinstance(value, dt.datetime):
             return check_int64(datetime_to_micros(value), where)
         msg = (

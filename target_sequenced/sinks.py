@@ -51,9 +51,7 @@ def build_plan(
             "schema's top-level properties"
         )
         raise InputError(msg)
-    columns = tuple(
-        Column(mapped[name], kind_of(properties[name]), name) for name in user_props
-    )
+    columns = tuple(Column(mapped[name], kind_of(properties[name]), name) for name in user_props)
     return TablePlan(
         name=conform_name(stream, max_identifier_length),
         columns=columns + SYSTEM_COLUMNS,
@@ -183,8 +181,7 @@ class SequencedSink(Sink):
         if not rows:
             return
         replace_all = (
-            self.load_method == "overwrite"
-            and self.stream_name not in self.target.overwritten
+            self.load_method == "overwrite" and self.stream_name not in self.target.overwritten
         )
         self.target.destination.load(
             self.plan,

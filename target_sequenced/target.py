@@ -46,7 +46,7 @@ class TargetSequenced(Target):
         config: dict | PurePath | str | list[PurePath | str] | None = None,
         parse_env_config: bool = False,
         validate_config: bool = True,
-        **kwargs: t.Any,
+        **kwargs: t.Any,  # noqa: ANN401 - passed through to the SDK unchanged
     ) -> None:
         """Validate the settings (every problem at once); connect lazily."""
         super().__init__(

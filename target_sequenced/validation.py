@@ -39,8 +39,6 @@ class RecordValidator(BaseJSONSchemaValidator):
         errors = sorted(self._validator.iter_errors(record), key=lambda e: list(e.path))
         if not errors:
             return
-        details = "; ".join(
-            f"{json_path(err.path)}: {shorten(err.message)}" for err in errors
-        )
+        details = "; ".join(f"{json_path(err.path)}: {shorten(err.message)}" for err in errors)
         msg = f"{self._locate()}: record does not conform to schema: {details}"
         raise InputError(msg, record)

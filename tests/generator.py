@@ -85,7 +85,10 @@ def wide_values(rng: random.Random, key: int, seq: int) -> dict:
     for i in range(1, 3):
         row[f"b{i:02d}"] = None if rng.random() < 0.3 else rng.random() < 0.5
     row["ts01"] = iso(seq - rng.randint(0, 10**9))
-    row["obj01"] = {"a": rng.randint(0, 9), "tags": [rng.choice(WORDS) for _ in range(rng.randint(0, 3))]}
+    row["obj01"] = {
+        "a": rng.randint(0, 9),
+        "tags": [rng.choice(WORDS) for _ in range(rng.randint(0, 3))],
+    }
     row["arr01"] = [rng.choice(TRICKY) for _ in range(rng.randint(0, 3))]
     return row
 
@@ -139,7 +142,9 @@ def generate(sc: Scenario, previous: dict[str, dict[int, dict]] | None = None) -
         if sc.ties and (stream, key) in last_seq and rng.random() < sc.ties:
             this_seq = last_seq[(stream, key)]
         last_seq[(stream, key)] = this_seq
-        source.append((stream, {"id": key, "_sdc_sequence": this_seq, **make_values(rng, key, this_seq)}))
+        source.append(
+            (stream, {"id": key, "_sdc_sequence": this_seq, **make_values(rng, key, this_seq)})
+        )
     arrival = list(source)
     if sc.shuffle:
         rng.shuffle(arrival)

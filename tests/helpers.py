@@ -8,11 +8,13 @@ import json
 import typing as t
 import uuid
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import sqlalchemy as sa
 
 from target_sequenced.target import TargetSequenced
+
+if t.TYPE_CHECKING:
+    from pathlib import Path
 
 
 def lines(*messages: dict) -> str:

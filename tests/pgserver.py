@@ -58,14 +58,34 @@ def postgres_server() -> t.Iterator[str]:
     port = _free_port()
     run = {"check": True, "capture_output": True, "text": True}
     subprocess.run(
-        [*prefix, _pg_bin("initdb"), "-D", str(data), "-U", "postgres", "--auth=trust",
-         "-E", "UTF8", "--no-sync"],
+        [
+            *prefix,
+            _pg_bin("initdb"),
+            "-D",
+            str(data),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--no-sync",
+        ],
         **run,  # type: ignore[arg-type]
     )
     options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off"
     subprocess.run(
-        [*prefix, _pg_bin("pg_ctl"), "-D", str(data), "-o", options, "-l",
-         str(root / "log"), "-w", "start"],
+        [
+            *prefix,
+            _pg_bin("pg_ctl"),
+            "-D",
+            str(data),
+            "-o",
+            options,
+            "-l",
+            str(root / "log"),
+            "-w",
+            "start",
+        ],
         **run,  # type: ignore[arg-type]
     )
     try:
@@ -73,6 +93,7 @@ def postgres_server() -> t.Iterator[str]:
     finally:
         subprocess.run(
             [*prefix, _pg_bin("pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
-            check=False, capture_output=True,
+            check=False,
+            capture_output=True,
         )
         shutil.rmtree(root, ignore_errors=True)

@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import threading
+import uuid
 from pathlib import Path
 
 import duckdb
@@ -18,7 +19,9 @@ from tests.helpers import Db, lines, record, schema, state
 EXE = str(Path(sys.executable).with_name("target-sequenced"))
 
 
-def run_cli(args: list[str], stdin: str = "", cwd: Path | None = None) -> subprocess.CompletedProcess:
+def run_cli(
+    args: list[str], stdin: str = "", cwd: Path | None = None
+) -> subprocess.CompletedProcess:
     return subprocess.run(
         [EXE, *args], input=stdin, capture_output=True, text=True, cwd=cwd, timeout=120, check=False
     )
@@ -30,8 +33,15 @@ def test_version_and_about() -> None:
     assert "target-sequenced v0.1.0" in version.stdout
     about = run_cli(["--about", "--format=markdown"])
     assert about.returncode == 0
-    for setting in ("sqlalchemy_url", "default_target_schema", "load_method", "sequence_property",
-                    "hard_delete", "batch_size_rows", "validate_records"):
+    for setting in (
+        "sqlalchemy_url",
+        "default_target_schema",
+        "load_method",
+        "sequence_property",
+        "hard_delete",
+        "batch_size_rows",
+        "validate_records",
+    ):
         assert f"| {setting} |" in about.stdout
     assert "add_record_metadata" not in about.stdout
 
@@ -48,7 +58,9 @@ def test_no_config_writes_the_default_duckdb_file(tmp_path: Path) -> None:
     assert json.loads(done.stdout) == {"ok": True}
     assert "stream 'customers': received=2 inserted=1 updated=0 stale=1 deleted=0" in done.stderr
     con = duckdb.connect(str(tmp_path / "target_sequenced.duckdb"), read_only=True)
-    assert con.execute("SELECT id, name, _sdc_sequence FROM main.customers").fetchall() == [(1, "new", 2)]
+    assert con.execute("SELECT id, name, _sdc_sequence FROM main.customers").fetchall() == [
+        (1, "new", 2)
+    ]
 
 
 def test_input_file_and_config_file(tmp_path: Path) -> None:
@@ -57,7 +69,9 @@ def test_input_file_and_config_file(tmp_path: Path) -> None:
     )
     db_file = tmp_path / "out.duckdb"
     (tmp_path / "config.json").write_text(json.dumps({"sqlalchemy_url": f"duckdb:///{db_file}"}))
-    done = run_cli(["--config", str(tmp_path / "config.json"), "--input", str(tmp_path / "in.singer")])
+    done = run_cli(
+        ["--config", str(tmp_path / "config.json"), "--input", str(tmp_path / "in.singer")]
+    )
     assert done.returncode == 0, done.stderr
     con = duckdb.connect(str(db_file), read_only=True)
     assert con.execute("SELECT id FROM t").fetchall() == [(7,)]
@@ -65,7 +79,9 @@ def test_input_file_and_config_file(tmp_path: Path) -> None:
 
 def test_bad_config_lists_every_problem(tmp_path: Path) -> None:
     (tmp_path / "config.json").write_text(
-        json.dumps({"sqlalchemy_url": "mysql://h/d", "load_method": "merge", "batch_size_rows": "ten"})
+        json.dumps(
+            {"sqlalchemy_url": "mysql://h/d", "load_method": "merge", "batch_size_rows": "ten"}
+        )
     )
     done = run_cli(["--config", str(tmp_path / "config.json")])
     assert done.returncode != 0
@@ -75,15 +91,23 @@ def test_bad_config_lists_every_problem(tmp_path: Path) -> None:
 
 def test_bad_record_names_stream_line_record_field_and_rule(tmp_path: Path) -> None:
     text = lines(
-        schema("people", {"id": {"type": "integer"}, "age": {"type": ["null", "integer"]},
-                          "tags": {"type": ["null", "array"], "items": {"type": "string"}}}),
+        schema(
+            "people",
+            {
+                "id": {"type": "integer"},
+                "age": {"type": ["null", "integer"]},
+                "tags": {"type": ["null", "array"], "items": {"type": "string"}},
+            },
+        ),
         record("people", {"id": 1, "age": 3}),
         state({"n": 1}),
         record("people", {"id": 2, "age": "old", "tags": ["a", 5]}),
     )
     done = run_cli([], stdin=text, cwd=tmp_path)
     assert done.returncode != 0
-    assert "stream 'people', input line 4, record 1: record does not conform to schema" in done.stderr
+    assert (
+        "stream 'people', input line 4, record 1: record does not conform to schema" in done.stderr
+    )
     assert "#/age: 'old' is not of type 'null', 'integer'" in done.stderr
     assert "#/tags/1: 5 is not of type 'string'" in done.stderr
     assert done.stdout == ""  # no STATE for data that was never committed
@@ -97,24 +121,39 @@ def _batch_file(path: Path, records: list[dict], *, gz: bool) -> None:
 @pytest.mark.parametrize("gz", [False, True])
 def test_sdk_batch_messages_go_through_sequencing(db: Db, tmp_path: Path, gz: bool) -> None:
     first, second = tmp_path / "b1.jsonl", tmp_path / "b2.jsonl"
-    _batch_file(first, [{"id": 1, "v": "new", "_sdc_sequence": 9}, {"id": 2, "v": "x", "_sdc_sequence": 1}], gz=gz)
-    _batch_file(second, [{"id": 1, "v": "old", "_sdc_sequence": 3}, {"id": 2, "v": "y", "_sdc_sequence": 2}], gz=gz)
+    _batch_file(
+        first,
+        [{"id": 1, "v": "new", "_sdc_sequence": 9}, {"id": 2, "v": "x", "_sdc_sequence": 1}],
+        gz=gz,
+    )
+    _batch_file(
+        second,
+        [{"id": 1, "v": "old", "_sdc_sequence": 3}, {"id": 2, "v": "y", "_sdc_sequence": 2}],
+        gz=gz,
+    )
     encoding = {"format": "jsonl", "compression": "gzip" if gz else "none"}
     text = lines(
         schema("b", {"id": {"type": "integer"}, "v": {"type": "string"}}),
-        {"type": "BATCH", "stream": "b", "encoding": encoding,
-         "manifest": [first.as_uri(), second.as_uri()]},
+        {
+            "type": "BATCH",
+            "stream": "b",
+            "encoding": encoding,
+            "manifest": [first.as_uri(), second.as_uri()],
+        },
         state({"batches": 1}),
     )
     (tmp_path / "config.json").write_text(json.dumps(db.config()))
     done = run_cli(["--config", str(tmp_path / "config.json")], stdin=text)
     assert done.returncode == 0, done.stderr
-    assert [(r["id"], r["v"], r["_sdc_sequence"]) for r in db.rows("b")] == [(1, "new", 9), (2, "y", 2)]
+    assert [(r["id"], r["v"], r["_sdc_sequence"]) for r in db.rows("b")] == [
+        (1, "new", 9),
+        (2, "y", 2),
+    ]
 
 
 def test_two_writers_on_one_postgresql_table(pg_url: str, tmp_path: Path) -> None:
     """Two processes interleave versions of the same keys; the greatest sequence wins."""
-    db = Db("postgresql", pg_url, "two_writers")
+    db = Db("postgresql", pg_url, f"two_writers_{uuid.uuid4().hex[:8]}")
     props = {"id": {"type": "integer"}, "w": {"type": "string"}}
     keys = range(1, 301)
     texts = []
@@ -151,8 +190,13 @@ def test_two_writers_on_one_postgresql_table(pg_url: str, tmp_path: Path) -> Non
 def test_meltano_style_env_config(tmp_path: Path) -> None:
     env = {**os.environ, "TARGET_SEQUENCED_SQLALCHEMY_URL": f"duckdb:///{tmp_path / 'env.duckdb'}"}
     done = subprocess.run(
-        [EXE, "--config", "ENV"], input=lines(schema("t", {"id": {"type": "integer"}}), record("t", {"id": 1})),
-        capture_output=True, text=True, env=env, timeout=120, check=False,
+        [EXE, "--config", "ENV"],
+        input=lines(schema("t", {"id": {"type": "integer"}}), record("t", {"id": 1})),
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
     )
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "env.duckdb").exists()

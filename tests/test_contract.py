@@ -75,7 +75,9 @@ def test_older_version_in_a_later_run_is_stale(db: Db) -> None:
 
 @pytest.mark.parametrize("batch_size_rows", [1, 2, 1000])
 def test_ties_go_to_the_later_arrival(db: Db, batch_size_rows: int) -> None:
-    msgs = versions((1, 7, "first"), (2, 3, "x"), (1, 7, "second"), (1, 6, "older"), (1, 7, "third"))
+    msgs = versions(
+        (1, 7, "first"), (2, 3, "x"), (1, 7, "second"), (1, 6, "older"), (1, 7, "third")
+    )
     run_target(db.config(batch_size_rows=batch_size_rows), lines(schema(S, PROPS), *msgs))
     assert final(db) == {1: (7, "third"), 2: (3, "x")}
 
@@ -145,15 +147,21 @@ def test_record_with_null_key_is_rejected(db: Db) -> None:
 
 def test_append_only_keeps_every_version(db: Db) -> None:
     msgs = versions((1, 3, "c"), (1, 1, "a"), (2, 1, "x"), (1, 2, "b"))
-    run_target(db.config(load_method="append-only", batch_size_rows=2), lines(schema(S, PROPS), *msgs))
-    got = [(r["id"], r["_sdc_sequence"], r["name"]) for r in db.rows(S, order_by="id, _sdc_sequence")]
+    run_target(
+        db.config(load_method="append-only", batch_size_rows=2), lines(schema(S, PROPS), *msgs)
+    )
+    got = [
+        (r["id"], r["_sdc_sequence"], r["name"]) for r in db.rows(S, order_by="id, _sdc_sequence")
+    ]
     assert got == [(1, 1, "a"), (1, 2, "b"), (1, 3, "c"), (2, 1, "x")]
 
 
 def test_overwrite_replaces_the_table_once_per_run(db: Db) -> None:
     run_target(db.config(), lines(schema(S, PROPS), *versions((1, 1, "a"), (2, 1, "b"))))
     msgs = versions((3, 5, "c"), (3, 4, "c-old"), (4, 1, "d"), (3, 6, "c-new"))
-    run_target(db.config(load_method="overwrite", batch_size_rows=2), lines(schema(S, PROPS), *msgs))
+    run_target(
+        db.config(load_method="overwrite", batch_size_rows=2), lines(schema(S, PROPS), *msgs)
+    )
     assert final(db) == {3: (6, "c-new"), 4: (1, "d")}
 
 

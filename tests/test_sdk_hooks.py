@@ -25,7 +25,9 @@ def test_sdk_calls_the_hook_with_the_message_envelope(db: Db, monkeypatch) -> No
         return original(self, rec, message, context)
 
     monkeypatch.setattr(SequencedSink, "_add_sdc_metadata_to_record", spy)
-    msg = record("t", {"id": 1, "_sdc_sequence": 123}, version=4, time_extracted="2024-01-01T00:00:00Z")
+    msg = record(
+        "t", {"id": 1, "_sdc_sequence": 123}, version=4, time_extracted="2024-01-01T00:00:00Z"
+    )
     run_target(db.config(), lines(schema("t", {"id": {"type": "integer"}}), msg))
     assert len(seen) == 1
     assert seen[0][0] == 123  # the record's own sequence, before the SDK's clock could replace it

@@ -19,7 +19,7 @@ COLUMN = {"duckdb": 1, "postgresql": 2}
 
 def readme_type_table() -> list[list[str]]:
     text = README.read_text(encoding="utf-8")
-    block = re.search(r"<!-- type-table -->\n(.*?)<!-- /type-table -->", text, re.S)
+    block = re.search(r"<!-- type-table -->\n(.*?)<!-- /type-table -->", text, re.DOTALL)
     assert block, "README.md lacks the <!-- type-table --> block"
     rows = [line for line in block.group(1).splitlines() if line.startswith("|")][2:]
     cells = [[c.strip().strip("`") for c in row.strip("|").split("|")] for row in rows]

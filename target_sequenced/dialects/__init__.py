@@ -31,4 +31,3 @@ def capabilities_for(backend: str) -> DialectCapabilities:
         )
         raise ConfigError(msg)
     return importlib.import_module(module).CAPABILITIES  # type: ignore[no-any-return]
-

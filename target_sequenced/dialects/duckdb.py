@@ -39,11 +39,11 @@ def copy_rows(
     rows: list[tuple],
 ) -> None:
     """Insert ``rows`` into ``stage`` through a registered Arrow table."""
-    values = list(zip(*rows)) if rows else [() for _ in columns]
+    values = list(zip(*rows, strict=True)) if rows else [() for _ in columns]
     arrow = pa.table(
         {
             col.name: pa.array(vals, type=ARROW_TYPES[col.kind])
-            for col, vals in zip(columns, values)
+            for col, vals in zip(columns, values, strict=True)
         },
     )
     raw = conn.connection.driver_connection
@@ -52,7 +52,7 @@ def copy_rows(
     try:
         names = ", ".join(quote(conn, col.name) for col in columns)
         conn.exec_driver_sql(
-            f"INSERT INTO {quote(conn, stage.name)} ({names}) "  # noqa: S608
+            f"INSERT INTO {quote(conn, stage.name)} ({names}) "
             f"SELECT {names} FROM {quote(conn, view)}",
         )
     finally:
