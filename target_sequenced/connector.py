@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from target_sequenced.columns import Column, Kind, widen
+from target_sequenced.columns import Column, Kind, to_json_text, widen
 from target_sequenced.dialects import capabilities_for
 from target_sequenced.exceptions import DestinationError
 from target_sequenced.quoting import quote
@@ -32,6 +32,8 @@ if t.TYPE_CHECKING:
 DELETED_AT = "_sdc_deleted_at"
 TABLE_VERSION = "_sdc_table_version"
 BATCHED_AT = "_sdc_batched_at"
+TOMBSTONES = "_sdc_tombstones"
+KEY_TEXT = "_sdc_key"
 
 SYSTEM_COLUMNS: tuple[Column, ...] = (
     Column(SEQUENCE, Kind.INTEGER, SEQUENCE),
@@ -236,11 +238,24 @@ class Destination:
         arrival)`` of the buffer.
         """
         target = self._table(plan.name, columns, plan.key if plan.unique_key else [])
+        tombstones = hard_delete and plan.unique_key
+        stage_columns = columns
+        if tombstones:
+            names = [col.name for col in columns]
+            key_index = [names.index(k) for k in plan.key]
+            rows = [(*row, to_json_text([row[i] for i in key_index])) for row in rows]
+            stage_columns = (*columns, Column(KEY_TEXT, Kind.STRING, KEY_TEXT))
         try:
             with self.engine.begin() as conn:
                 if replace_all:
                     conn.execute(target.delete())
-                result = self._write(conn, target, plan, columns, rows, hard_delete=hard_delete)
+                stage = self._stage(conn, stage_columns, rows)
+                source = self._source(stage, columns)
+                if not plan.unique_key:
+                    result = self._append(conn, target, source, hard_delete=hard_delete)
+                else:
+                    result = self._upsert(conn, target, stage, source, plan, tombstones=tombstones)
+                stage.drop(conn)
         except sa.exc.DBAPIError as exc:
             msg = f"table '{plan.name}': the load of {len(rows)} rows was rolled back: {exc.orig}"
             raise DestinationError(msg) from exc
@@ -266,37 +281,32 @@ class Destination:
         self.caps.copy_rows(conn, stage, columns, rows)
         return stage
 
-    def _write(
+    @staticmethod
+    def _source(stage: sa.Table, columns: tuple[Column, ...]) -> sa.Select:
+        """The staged rows as the table's columns, ``_sdc_batched_at`` set to now."""
+        batched_at = dt.datetime.now(tz=dt.timezone.utc)
+        return sa.select(
+            *[
+                sa.literal(batched_at, stage.c[col.name].type).label(col.name)
+                if col.name == BATCHED_AT
+                else stage.c[col.name]
+                for col in columns
+            ],
+        )
+
+    def _append(
         self,
         conn: Connection,
         target: sa.Table,
-        plan: TablePlan,
-        columns: tuple[Column, ...],
-        rows: list[tuple],
+        source: sa.Select,
         *,
         hard_delete: bool,
     ) -> LoadResult:
-        names = [col.name for col in columns]
-        stage = self._stage(conn, columns, rows)
-        batched_at = dt.datetime.now(tz=dt.timezone.utc)
-        source = sa.select(
-            *[
-                sa.literal(batched_at, stage.c[name].type).label(name)
-                if name == BATCHED_AT
-                else stage.c[name]
-                for name in names
-            ],
-        )
-        try:
-            if not plan.unique_key:
-                conn.execute(target.insert().from_select(names, source))
-                deleted = 0
-                if hard_delete:
-                    deleted = self._hard_delete(conn, target, plan)
-                return LoadResult(len(rows), len(rows), 0, 0, deleted)
-            return self._upsert(conn, target, stage, source, plan, hard_delete=hard_delete)
-        finally:
-            stage.drop(conn)
+        names = [col.name for col in source.selected_columns]
+        staged = conn.execute(target.insert().from_select(names, source)).rowcount
+        staged = int(staged) if staged and staged > 0 else 0
+        deleted = self._delete_marked(conn, target) if hard_delete else 0
+        return LoadResult(staged, staged, 0, 0, deleted)
 
     def _upsert(
         self,
@@ -306,15 +316,16 @@ class Destination:
         source: sa.Select,
         plan: TablePlan,
         *,
-        hard_delete: bool,
+        tombstones: bool,
     ) -> LoadResult:
-        names = [col.name for col in source.selected_columns]
+        buried = self._drop_buried(conn, stage, plan) if tombstones else 0
         on_key = sa.and_(*[target.c[k] == stage.c[k] for k in plan.key])
         staged, existing = conn.execute(
             sa.select(sa.func.count(), sa.func.count(target.c[plan.key[0]])).select_from(
                 stage.outerjoin(target, on_key)
             ),
         ).one()
+        names = [col.name for col in source.selected_columns]
         insert = pg_insert(target).from_select(names, source)
         incoming = insert.excluded
         stored_seq = target.c[SEQUENCE]
@@ -328,21 +339,70 @@ class Destination:
         written = conn.execute(upsert).scalars().all()
         affected = len(written)
         deletes = sum(1 for is_delete in written if is_delete)
+        if tombstones:
+            self._bury(conn, stage, plan)
+            self._delete_marked(conn, target)
         inserted = staged - existing
-        if hard_delete:
-            self._hard_delete(conn, target, plan)
         return LoadResult(
-            staged=staged,
+            staged=staged + buried,
             inserted=inserted,
             updated=affected - inserted,
-            stale=staged - affected,
+            stale=staged - affected + buried,
             deleted=deletes,
         )
 
-    def _hard_delete(self, conn: Connection, target: sa.Table, plan: TablePlan) -> int:
-        _ = plan
+    def _delete_marked(self, conn: Connection, target: sa.Table) -> int:
         result = conn.execute(target.delete().where(target.c[DELETED_AT].is_not(None)))
-        return int(result.rowcount or 0)
+        return max(int(result.rowcount or 0), 0)
+
+    # -- tombstones: hard deletes that still obey sequences --------------------
+
+    def _tombstones(self) -> sa.Table:
+        """Per table and key, the sequence of the newest hard delete.
+
+        A hard-deleted key leaves no row to compare a late, older version with;
+        its tombstone keeps the delete's sequence so that version stays out
+        (contract 5). Keys are their typed values as canonical JSON text.
+        """
+        text, integer = self.caps.sql_types[Kind.STRING], self.caps.sql_types[Kind.INTEGER]
+        return sa.Table(
+            TOMBSTONES,
+            sa.MetaData(schema=self.schema),
+            sa.Column("table_name", text, primary_key=True, autoincrement=False),
+            sa.Column(KEY_TEXT, text, primary_key=True, autoincrement=False),
+            sa.Column(SEQUENCE, integer, nullable=False),
+        )
+
+    def _drop_buried(self, conn: Connection, stage: sa.Table, plan: TablePlan) -> int:
+        """Remove staged versions older than their key's tombstone; return how many."""
+        tomb = self._tombstones()
+        conn.execute(sa.schema.CreateTable(tomb, if_not_exists=True))
+        older = (
+            sa.select(sa.literal(1))
+            .where(
+                tomb.c.table_name == plan.name,
+                tomb.c[KEY_TEXT] == stage.c[KEY_TEXT],
+                tomb.c[SEQUENCE] > stage.c[SEQUENCE],
+            )
+            .exists()
+        )
+        result = conn.execute(stage.delete().where(older))
+        return max(int(result.rowcount or 0), 0)
+
+    def _bury(self, conn: Connection, stage: sa.Table, plan: TablePlan) -> None:
+        """Record the staged deletes as tombstones, newest sequence per key."""
+        tomb = self._tombstones()
+        deletes = sa.select(
+            sa.literal(plan.name, tomb.c.table_name.type), stage.c[KEY_TEXT], stage.c[SEQUENCE]
+        ).where(stage.c[DELETED_AT].is_not(None))
+        insert = pg_insert(tomb).from_select(["table_name", KEY_TEXT, SEQUENCE], deletes)
+        conn.execute(
+            insert.on_conflict_do_update(
+                index_elements=["table_name", KEY_TEXT],
+                set_={SEQUENCE: insert.excluded[SEQUENCE]},
+                where=insert.excluded[SEQUENCE] >= tomb.c[SEQUENCE],
+            ),
+        )
 
     def activate_version(
         self,

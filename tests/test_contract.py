@@ -279,3 +279,39 @@ def test_failed_load_keeps_committed_loads(db: Db) -> None:
     assert "input line 6" in str(error)
     assert final(db) == {1: (1, "a"), 2: (1, "b")}
     assert states == []
+
+
+def test_older_upsert_does_not_resurrect_hard_deleted_key(db: Db) -> None:
+    config = db.config(hard_delete=True)
+    run_target(
+        config, lines(schema(S, PROPS), *versions((1, 10, "v"), (2, 10, "w")), _delete(1, 20))
+    )
+    assert final(db) == {2: (10, "w")}
+    run_target(config, lines(schema(S, PROPS), *versions((1, 15, "older-than-delete"))))
+    assert final(db) == {2: (10, "w")}
+    run_target(
+        config, lines(schema(S, PROPS), *versions((1, 20, "tie-later-arrival"), (2, 5, "old")))
+    )
+    assert final(db) == {1: (20, "tie-later-arrival"), 2: (10, "w")}
+
+
+def test_hard_delete_tombstones_compare_typed_composite_keys(db: Db) -> None:
+    props = {"a": {"type": "integer"}, "b": {"type": "string"}, "v": {"type": "string"}}
+    config = db.config(hard_delete=True)
+    deleted_at = "2024-01-01T00:00:00Z"
+    first = [
+        schema("pairs", props, key=["a", "b"]),
+        record(
+            "pairs", {"a": 1, "b": "2", "v": "x", "_sdc_sequence": 5, "_sdc_deleted_at": deleted_at}
+        ),
+    ]
+    run_target(config, lines(*first))
+    late = [
+        schema("pairs", props, key=["a", "b"]),
+        record("pairs", {"a": 1, "b": "2", "v": "buried", "_sdc_sequence": 4}),
+        record("pairs", {"a": 12, "b": "", "v": "distinct key", "_sdc_sequence": 4}),
+    ]
+    run_target(config, lines(*late))
+    assert [(r["a"], r["b"], r["v"]) for r in db.rows("pairs", order_by="a, b")] == [
+        (12, "", "distinct key")
+    ]
