@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typing as t
 
+import jsonschema
 import sqlalchemy as sa
 from singer_sdk import typing as th
 
@@ -83,6 +84,17 @@ CONFIG_SCHEMA = th.PropertiesList(
         ),
     ),
 ).to_dict()
+
+
+def problems(config: t.Mapping[str, t.Any], schema: dict) -> list[str]:
+    """Every problem with ``config``: JSON Schema violations, then :func:`check`'s."""
+    validator = jsonschema.Draft7Validator(schema)
+    found = [
+        f"{'.'.join(str(p) for p in err.path) or 'config'}: {err.message}"
+        for err in sorted(validator.iter_errors(dict(config)), key=lambda e: list(e.path))
+    ]
+    reported = {msg.split(":", 1)[0] for msg in found}
+    return found + [msg for msg in check(config) if msg.split(":", 1)[0] not in reported]
 
 
 def check(config: t.Mapping[str, t.Any]) -> list[str]:

@@ -49,15 +49,24 @@ class TargetSequenced(Target):
         **kwargs: t.Any,  # noqa: ANN401 - passed through to the SDK unchanged
     ) -> None:
         """Validate the settings (every problem at once); connect lazily."""
+        # The SDK stops at its JSON Schema errors; ours adds the checks a schema
+        # cannot say, and reports both together.
         super().__init__(
             config=config,
             parse_env_config=parse_env_config,
-            validate_config=validate_config,
+            validate_config=False,
             **kwargs,
         )
-        problems = settings.check(self.config)
-        if problems and validate_config:
-            raise ConfigError("Config validation failed: " + "; ".join(problems), errors=problems)
+        if validate_config:
+            schema = self.config_jsonschema
+            self.append_builtin_config(schema)
+            problems = settings.problems(self.config, schema)
+            if problems:
+                raise ConfigError(
+                    "Config validation failed: " + "; ".join(problems),
+                    errors=problems,
+                    schema=schema,
+                )
         self.destination = Destination(
             self.config.get("sqlalchemy_url") or settings.DEFAULT_URL,
             self.config.get("default_target_schema"),

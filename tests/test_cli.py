@@ -78,15 +78,22 @@ def test_input_file_and_config_file(tmp_path: Path) -> None:
 
 
 def test_bad_config_lists_every_problem(tmp_path: Path) -> None:
-    (tmp_path / "config.json").write_text(
-        json.dumps(
-            {"sqlalchemy_url": "mysql://h/d", "load_method": "merge", "batch_size_rows": "ten"}
-        )
-    )
+    config = {
+        "sqlalchemy_url": "mysql://h/d",
+        "load_method": "merge",
+        "batch_size_rows": "ten",
+        "hard_delete": "yes",
+    }
+    (tmp_path / "config.json").write_text(json.dumps(config))
     done = run_cli(["--config", str(tmp_path / "config.json")])
     assert done.returncode != 0
-    assert "load_method" in done.stderr
-    assert "batch_size_rows" in done.stderr
+    for problem in (
+        "batch_size_rows: 'ten' is not of type 'integer'",
+        "hard_delete: 'yes' is not of type 'boolean'",
+        "load_method: 'merge' is not one of ['upsert', 'append-only', 'overwrite']",
+        "sqlalchemy_url: dialect 'mysql' is not supported; use one of duckdb, postgresql",
+    ):
+        assert problem in done.stderr
 
 
 def test_bad_record_names_stream_line_record_field_and_rule(tmp_path: Path) -> None:
