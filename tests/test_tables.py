@@ -191,3 +191,37 @@ def test_names_are_mapped_deterministically(db: Db) -> None:
         "order": 3,
         "_2fa": True,
     }
+
+
+def test_changed_key_rebuilds_the_primary_key(db: Db) -> None:
+    props = {"id": {"type": "integer"}, "email": {"type": "string"}, "n": {"type": "integer"}}
+    run_target(
+        db.config(),
+        lines(
+            schema("u", props, key=["id"]),
+            record("u", {"id": 1, "email": "a@x", "n": 1, "_sdc_sequence": 1}),
+            record("u", {"id": 2, "email": "a@x", "n": 2, "_sdc_sequence": 2}),
+            record("u", {"id": 3, "email": "b@x", "n": 3, "_sdc_sequence": 3}),
+        ),
+    )
+    run_target(
+        db.config(),
+        lines(
+            schema("u", props, key=["email"]),
+            record("u", {"id": 9, "email": "b@x", "n": 9, "_sdc_sequence": 2}),  # older than id 3
+            record("u", {"id": 4, "email": "c@x", "n": 4, "_sdc_sequence": 4}),
+        ),
+    )
+    got = [(r["email"], r["id"], r["n"]) for r in db.rows("u", order_by="email")]
+    # the rebuild keeps the newest row per new key; then versions resolve as usual
+    assert got == [("a@x", 2, 2), ("b@x", 3, 3), ("c@x", 4, 4)]
+
+
+def test_append_only_on_a_keyed_table_drops_the_primary_key(db: Db) -> None:
+    props = {"id": {"type": "integer"}, "n": {"type": "integer"}}
+    run_target(db.config(), lines(schema("k", props), record("k", {"id": 1, "n": 1})))
+    run_target(
+        db.config(load_method="append-only"),
+        lines(schema("k", props), record("k", {"id": 1, "n": 2}), record("k", {"id": 1, "n": 3})),
+    )
+    assert [r["n"] for r in db.rows("k", order_by="n")] == [1, 2, 3]
