@@ -99,11 +99,17 @@ def make_db(dialect: str, tmp_path: Path, pg_url: str | None) -> Db:
 
 def run_target(config: dict, text: str) -> list[dict]:
     """Run the target on ``text`` in-process; return the STATE values it emitted."""
+    return run_target_with_stats(config, text)[0]
+
+
+def run_target_with_stats(config: dict, text: str) -> tuple[list[dict], dict[str, dict]]:
+    """Run the target; return the STATE values and each stream's summary counters."""
     target = TargetSequenced(config=config)
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         target.listen(file_input=io.StringIO(text))
-    return [json.loads(line) for line in out.getvalue().splitlines() if line.strip()]
+    states = [json.loads(line) for line in out.getvalue().splitlines() if line.strip()]
+    return states, {stream: vars(stats) for stream, stats in target.stats.items()}
 
 
 def run_target_failing(config: dict, text: str) -> tuple[BaseException, list[dict]]:

@@ -10,7 +10,16 @@ import random
 
 import pytest
 
-from tests.helpers import Db, lines, record, run_target, run_target_failing, schema, state
+from tests.helpers import (
+    Db,
+    lines,
+    record,
+    run_target,
+    run_target_failing,
+    run_target_with_stats,
+    schema,
+    state,
+)
 
 S = "items"
 PROPS = {"id": {"type": "integer"}, "name": {"type": ["null", "string"]}}
@@ -315,3 +324,27 @@ def test_hard_delete_tombstones_compare_typed_composite_keys(db: Db) -> None:
     assert [(r["a"], r["b"], r["v"]) for r in db.rows("pairs", order_by="a, b")] == [
         (12, "", "distinct key")
     ]
+
+
+@pytest.mark.parametrize("batch_size_rows", [1, 3, 1000])
+def test_summary_counts_every_version_once(db: Db, batch_size_rows: int) -> None:
+    run_target(db.config(), lines(schema(S, PROPS), *versions((1, 50, "stored"))))
+    msgs = [
+        schema(S, PROPS),
+        *versions((1, 10, "stale vs stored"), (2, 1, "new"), (2, 3, "update"), (2, 2, "stale")),
+        _delete(3, 1),
+        record(S, {"id": 4, "name": "old version", "_sdc_sequence": 1}, version=1),
+        {"type": "ACTIVATE_VERSION", "stream": S, "version": 2},
+        record(S, {"id": 5, "name": "ignored", "_sdc_sequence": 1}, version=1),
+    ]
+    _, stats = run_target_with_stats(db.config(batch_size_rows=batch_size_rows), lines(*msgs))
+    assert stats[S] == {
+        "received": 7,
+        "inserted": 3,  # ids 2, 3 (a delete of an unseen key is stored, soft), 4
+        "updated": 1,
+        "stale": 2,
+        # the delete of id 3, then ACTIVATE_VERSION 2 retires ids 1, 2, 4 (no version)
+        # and id 3 is already marked
+        "deleted": 4,
+        "ignored_old_version": 1,
+    }
