@@ -256,14 +256,19 @@ class Destination:
                 else:
                     result = self._upsert(conn, target, stage, source, plan, tombstones=tombstones)
                 stage.drop(conn)
-        except sa.exc.DBAPIError as exc:
-            msg = f"table '{plan.name}': the load of {len(rows)} rows was rolled back: {exc.orig}"
+        except self._load_errors as exc:
+            reason = exc.orig if isinstance(exc, sa.exc.DBAPIError) else exc
+            msg = f"table '{plan.name}': the load of {len(rows)} rows was rolled back: {reason}"
             raise DestinationError(msg) from exc
         stats.inserted += result.inserted
         stats.updated += result.updated
         stats.stale += result.stale
         stats.deleted += result.deleted
         return result
+
+    @property
+    def _load_errors(self) -> tuple[type[Exception], ...]:
+        return (sa.exc.DBAPIError, *self.caps.driver_errors)
 
     def _stage(
         self,

@@ -138,13 +138,22 @@ class SequencedSink(Sink):
         record[TABLE_VERSION] = message.get("version")
         record.pop("_sdc_batched_at", None)
 
-    def process_record(self, record: dict, context: dict) -> None:
-        """Resolve one version against the buffered ones (contract 3, 4, 5)."""
+    def preprocess_record(self, record: dict, context: dict) -> dict:
+        """Reject a record whose key is missing or null, naming where it is.
+
+        Runs before the SDK's own key check, whose message names neither the
+        stream nor the line.
+        """
         _ = context
         for prop in self.key_properties:
             if record.get(prop) is None:
                 msg = f"{self.where()}: Record is missing key property {prop}"
                 raise MissingKeyError(msg, record)
+        return record
+
+    def process_record(self, record: dict, context: dict) -> None:
+        """Resolve one version against the buffered ones (contract 3, 4, 5)."""
+        _ = context
         version = record.get(TABLE_VERSION)
         active = self.target.active_versions.get(self.stream_name)
         if version is not None and active is not None and version < active:

@@ -33,7 +33,8 @@ class DialectCapabilities:
     """``information_schema.columns.data_type`` (lower case) back to a kind."""
     copy_rows: CopyRows
     """Bulk-load rows into a staging table inside the caller's transaction."""
-    transactional_ddl: bool = True
+    driver_errors: tuple[type[Exception], ...] = ()
+    """Errors the driver raises outside SQLAlchemy (bulk loads on the raw connection)."""
 
     def kind_of_type_name(self, data_type: str) -> Kind:
         """Kind of an existing column; types we did not create are read as text."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import typing as t
 import uuid
 
+import duckdb
 import pyarrow as pa
 import sqlalchemy as sa
 
@@ -87,4 +88,5 @@ CAPABILITIES = DialectCapabilities(
         "json": Kind.JSON,
     },
     copy_rows=copy_rows,
+    driver_errors=(duckdb.Error, pa.ArrowException),
 )

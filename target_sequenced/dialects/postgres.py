@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typing as t
 
+import psycopg
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
@@ -61,4 +62,5 @@ CAPABILITIES = DialectCapabilities(
         "json": Kind.JSON,
     },
     copy_rows=copy_rows,
+    driver_errors=(psycopg.Error,),
 )
