@@ -252,7 +252,7 @@ class Destination:
                 stage = self._stage(conn, stage_columns, rows)
                 source = self._source(stage, columns)
                 if not plan.unique_key:
-                    result = self._append(conn, target, source, hard_delete=hard_delete)
+                    result = self._append(conn, target, source, len(rows), hard_delete=hard_delete)
                 else:
                     result = self._upsert(conn, target, stage, source, plan, tombstones=tombstones)
                 stage.drop(conn)
@@ -304,12 +304,12 @@ class Destination:
         conn: Connection,
         target: sa.Table,
         source: sa.Select,
+        staged: int,
         *,
         hard_delete: bool,
     ) -> LoadResult:
         names = [col.name for col in source.selected_columns]
-        staged = conn.execute(target.insert().from_select(names, source)).rowcount
-        staged = int(staged) if staged and staged > 0 else 0
+        conn.execute(target.insert().from_select(names, source))
         deleted = self._delete_marked(conn, target) if hard_delete else 0
         return LoadResult(staged, staged, 0, 0, deleted)
 

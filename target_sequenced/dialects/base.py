@@ -5,12 +5,14 @@ from __future__ import annotations
 import typing as t
 from dataclasses import dataclass
 
+from target_sequenced.columns import Kind
+
 if t.TYPE_CHECKING:
     import sqlalchemy as sa
     from sqlalchemy.engine import Connection
     from sqlalchemy.types import TypeEngine
 
-    from target_sequenced.columns import Column, Kind
+    from target_sequenced.columns import Column
 
 CopyRows = t.Callable[["Connection", "sa.Table", t.Sequence["Column"], list[tuple]], None]
 
@@ -38,8 +40,6 @@ class DialectCapabilities:
 
     def kind_of_type_name(self, data_type: str) -> Kind:
         """Kind of an existing column; types we did not create are read as text."""
-        from target_sequenced.columns import Kind  # noqa: PLC0415
-
         name = data_type.lower()
         if name in self.type_names:
             return self.type_names[name]
