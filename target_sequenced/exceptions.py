@@ -54,3 +54,18 @@ class DestinationError(TargetSequencedError):
 
 class MissingKeyError(InputError, MissingKeyPropertiesError):
     """A record lacks a key property, or holds null in one."""
+
+
+class PayloadError(InputError):
+    """An Import API payload breaks the API's rules; nothing of it was translated.
+
+    ``errors`` holds every violation found, each worded as Stitch words it
+    (``Request failed validation:...``, ``Record 0 did not conform to schema:...``);
+    ``table`` names the payload's table when it has exactly one.
+    """
+
+    def __init__(self, errors: list[str], table: str | None = None) -> None:
+        """Keep the texts; the message is the texts, one per line."""
+        super().__init__("\n".join(errors))
+        self.errors = errors
+        self.table = table
