@@ -12,6 +12,7 @@ import datetime as dt
 import decimal
 import enum
 import json
+import re
 import typing as t
 from dataclasses import dataclass
 
@@ -151,9 +152,18 @@ def _to_boolean(value: object) -> bool:
     return value
 
 
+_BASIC_OFFSET = re.compile(r"([+-]\d{2})(\d{2})$")
+
+
+def parse_datetime(text: str) -> dt.datetime:
+    """Parse an ISO 8601 date-time, ``Z`` and ``+hhmm`` offsets included, on any Python 3.10+."""
+    text = _BASIC_OFFSET.sub(r"\1:\2", text.replace("Z", "+00:00"))
+    return dt.datetime.fromisoformat(text)
+
+
 def _to_timestamp(value: object) -> dt.datetime:
     if isinstance(value, str):
-        value = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        value = parse_datetime(value)
     if not isinstance(value, dt.datetime):
         raise TypeError("expected a date-time")
     if value.tzinfo is None:

@@ -12,6 +12,7 @@ import typing as t
 import uuid
 from dataclasses import dataclass
 
+import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
@@ -84,7 +85,11 @@ class Destination:
     def engine(self) -> Engine:
         """The engine, created on first use (one connection is enough)."""
         if self._engine is None:
-            self._engine = sa.create_engine(self.url, poolclass=sa.pool.SingletonThreadPool)
+            self._engine = sa.create_engine(
+                self.url,
+                poolclass=sa.pool.SingletonThreadPool,
+                **self.caps.engine_options,
+            )
         return self._engine
 
     def dispose(self) -> None:
@@ -225,7 +230,7 @@ class Destination:
         self,
         plan: TablePlan,
         columns: tuple[Column, ...],
-        rows: list[tuple],
+        rows: pa.Table,
         *,
         replace_all: bool,
         hard_delete: bool,
@@ -233,17 +238,17 @@ class Destination:
     ) -> LoadResult:
         """Write resolved rows in one transaction; return what happened.
 
-        ``rows`` hold one value per column of ``columns`` (as stored); keyed
-        tables get one row per key, already the greatest ``(sequence,
-        arrival)`` of the buffer.
+        ``rows`` has the columns of ``columns`` (as stored); keyed tables get
+        one row per key, already the greatest ``(sequence, arrival)`` of the
+        buffer.
         """
         target = self._table(plan.name, columns, plan.key if plan.unique_key else [])
         tombstones = hard_delete and plan.unique_key
         stage_columns = columns
         if tombstones:
-            names = [col.name for col in columns]
-            key_index = [names.index(k) for k in plan.key]
-            rows = [(*row, to_json_text([row[i] for i in key_index])) for row in rows]
+            keys = zip(*(rows.column(k).to_pylist() for k in plan.key), strict=True)
+            key_text = pa.array([to_json_text(list(values)) for values in keys], pa.string())
+            rows = rows.append_column(KEY_TEXT, key_text)
             stage_columns = (*columns, Column(KEY_TEXT, Kind.STRING, KEY_TEXT))
         try:
             with self.engine.begin() as conn:
@@ -252,13 +257,14 @@ class Destination:
                 stage = self._stage(conn, stage_columns, rows)
                 source = self._source(stage, columns)
                 if not plan.unique_key:
-                    result = self._append(conn, target, source, len(rows), hard_delete=hard_delete)
+                    staged = rows.num_rows
+                    result = self._append(conn, target, source, staged, hard_delete=hard_delete)
                 else:
                     result = self._upsert(conn, target, stage, source, plan, tombstones=tombstones)
                 stage.drop(conn)
         except self._load_errors as exc:
             reason = exc.orig if isinstance(exc, sa.exc.DBAPIError) else exc
-            msg = f"table '{plan.name}': the load of {len(rows)} rows was rolled back: {reason}"
+            msg = f"table '{plan.name}': the load of {rows.num_rows} rows was rolled back: {reason}"
             raise DestinationError(msg) from exc
         stats.inserted += result.inserted
         stats.updated += result.updated
@@ -274,7 +280,7 @@ class Destination:
         self,
         conn: Connection,
         columns: tuple[Column, ...],
-        rows: list[tuple],
+        rows: pa.Table,
     ) -> sa.Table:
         stage = sa.Table(
             f"_sdc_stage_{uuid.uuid4().hex[:12]}",
@@ -283,7 +289,7 @@ class Destination:
             prefixes=["TEMPORARY"],
         )
         stage.create(conn)
-        self.caps.copy_rows(conn, stage, columns, rows)
+        self.caps.copy_rows(conn, stage, rows)
         return stage
 
     @staticmethod

@@ -1,4 +1,13 @@
-"""A Singer reader that knows which input line it is on."""
+"""Reads the input in chunks of lines and routes them, tracking line numbers.
+
+Each chunk is classified in the workspace by DuckDB's JSON reader (``type``
+and ``stream`` of every line at once). Runs of RECORD lines between other
+messages go to the target's fast path by stream; every other line, and any
+RECORD the fast path declines, is dispatched one by one exactly like the
+SDK's reader does. STATE lines inside a run are handled after the run's
+records: the SDK only emits STATE after a full drain, so this only ever makes
+an emitted STATE later, never earlier than the records before it.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +15,38 @@ import logging
 import typing as t
 from collections import Counter, defaultdict
 
+import duckdb
+import pyarrow as pa
 from singer_sdk.singerlib.encoding import SimpleSingerReader
+
+from target_sequenced.exceptions import InputError, PayloadError
+from target_sequenced.translate import Translator, shape_of
+from target_sequenced.workspace import lines_to_arrow
+
+if t.TYPE_CHECKING:
+    from target_sequenced.target import TargetSequenced
 
 logger = logging.getLogger("target-sequenced")
 
+CHUNK_BYTES = 16 * 2**20
+"""Input read per chunk; memory use grows with it, not with the input."""
+
+
+def read_chunks(source: t.IO[str], chunk_bytes: int = CHUNK_BYTES) -> t.Iterator[list[bytes]]:
+    """The input's lines, as bytes, a chunk at a time."""
+    binary = getattr(source, "buffer", None)
+    while True:
+        if binary is not None:
+            lines: list[bytes] = binary.readlines(chunk_bytes)
+        else:
+            lines = [line.encode() for line in source.readlines(chunk_bytes)]
+        if not lines:
+            return
+        yield lines
+
 
 class LineReader(SimpleSingerReader):
-    """Reads Singer messages like the SDK's reader and counts lines (from 1).
+    """Reads Singer messages like the SDK's reader, counts lines (from 1), and batches runs.
 
     Errors name the line: sinks read :attr:`line_number`, and any error that
     escapes a message handler is logged with the line and the message type.
@@ -22,35 +56,188 @@ class LineReader(SimpleSingerReader):
         """Start before the first line."""
         super().__init__()
         self.line_number = 0
+        self.target: TargetSequenced | None = None
+        self.translator = Translator()
+
+    def bind(self, target: TargetSequenced) -> None:
+        """Route runs of RECORD lines to ``target``'s fast path."""
+        self.target = target
 
     def process_lines(
         self,
         file_input: t.IO[str] | None,
         callbacks: dict[str, t.Callable[[dict], None]],
     ) -> t.Counter[str]:
-        """Dispatch each line to its callback, as the SDK does, tracking the line."""
+        """Dispatch every line to its callback, as the SDK does, runs of records in bulk."""
         stats: dict[str, int] = defaultdict(int)
-        for line in file_input or self.default_input:
-            self.line_number += 1
-            self._current_message = line
-            if not line.strip():
-                continue
-            message = self.deserialize_json(line)
-            self.assert_line_requires(message, requires={"type"})
-            message_type = message["type"]
-            callback = callbacks.get(message_type)
-            try:
-                if callback is None:
-                    self._process_unknown_message(message)
-                else:
-                    callback(message)
-            except Exception:
-                logger.error(  # noqa: TRY400 - the caller logs the traceback
-                    "Failed on input line %d (%s message for stream '%s')",
-                    self.line_number,
-                    message_type,
-                    message.get("stream", ""),
-                )
-                raise
-            stats[message_type] += 1
+        for lines in read_chunks(file_input or self.default_input):
+            base = self.line_number
+            if not self._process_chunk(lines, base, callbacks, stats):
+                for offset, line in enumerate(lines, start=1):
+                    self._dispatch(line, base + offset, callbacks, stats)
+            self.line_number = base + len(lines)
         return Counter(**stats)
+
+    def _dispatch(
+        self,
+        line: bytes,
+        number: int,
+        callbacks: dict[str, t.Callable[[dict], None]],
+        stats: dict[str, int],
+    ) -> None:
+        """Handle one line: a Singer message as the SDK's reader does, a payload translated."""
+        self.line_number = number
+        try:
+            text = line.decode()
+        except UnicodeDecodeError as exc:
+            msg = f"input line {number}: not UTF-8 text ({exc.reason} at byte {exc.start})"
+            raise InputError(msg) from exc
+        self._current_message = text
+        if not text.strip():
+            return
+        value: t.Any = self.deserialize_json(text)
+        shape = shape_of(value)
+        if shape == "singer":
+            self._dispatch_message(value, number, callbacks, stats)
+            return
+        if shape is None:
+            msg = (
+                f"input line {number}: neither a Singer message (an object with 'type'), "
+                "an Import API batch (an object with 'table_name' and 'messages') nor "
+                "push records (an array, or an object with 'client_id' and 'data')"
+            )
+            raise InputError(msg)
+        self._translate(value, number, callbacks, stats)
+
+    def _translate(
+        self,
+        payload: object,
+        number: int,
+        callbacks: dict[str, t.Callable[[dict], None]],
+        stats: dict[str, int],
+    ) -> None:
+        """Load an Import API payload: all of it, or (on any violation) none of it.
+
+        Before an invalid payload stops the run, everything before it is
+        committed, so the error points at the one line to fix.
+        """
+        try:
+            messages = self.translator.translate(payload)
+        except PayloadError as exc:
+            if self.target is not None:
+                self.target.drain_all()
+            where = f"input line {number}" + (f", table '{exc.table}'" if exc.table else "")
+            msg = f"{where}: Import API payload rejected, nothing of it was loaded:\n{exc}"
+            raise PayloadError([msg], exc.table) from exc
+        for message in messages:
+            self._dispatch_message(message, number, callbacks, stats)
+
+    def _dispatch_message(
+        self,
+        message: dict,
+        number: int,
+        callbacks: dict[str, t.Callable[[dict], None]],
+        stats: dict[str, int],
+    ) -> None:
+        """Hand one Singer message to its callback, as the SDK's reader does."""
+        self.assert_line_requires(message, requires={"type"})
+        message_type = message["type"]
+        callback = callbacks.get(message_type)
+        try:
+            if callback is None:
+                self._process_unknown_message(message)
+            else:
+                callback(message)
+        except Exception:
+            logger.error(  # noqa: TRY400 - the caller logs the traceback
+                "Failed on input line %d (%s message for stream '%s')",
+                number,
+                message_type,
+                message.get("stream", ""),
+            )
+            raise
+        stats[message_type] += 1
+
+    def _classify(self, lines: list[bytes], base: int) -> duckdb.DuckDBPyConnection | None:
+        """Load the chunk into the workspace with each line's type and stream."""
+        if self.target is None or not self.target.fast_path_enabled:
+            return None
+        con = self.target.workspace.con
+        try:
+            chunk = pa.table(
+                {
+                    "line": pa.array(range(base + 1, base + len(lines) + 1), pa.int64()),
+                    "j": lines_to_arrow(lines),
+                },
+            )
+            con.register("chunk_lines", chunk)
+            con.execute(
+                "CREATE OR REPLACE TEMP TABLE chunk AS SELECT line, j, "
+                "e[1] AS type, e[2] AS stream FROM ("
+                "SELECT line, j, CASE WHEN trim(j) <> '' "
+                "THEN json_extract_string(j, ['$.type', '$.stream']) END AS e FROM chunk_lines)",
+            ).fetchall()
+        except (duckdb.Error, pa.ArrowException):
+            # Not JSON or not UTF-8 somewhere: the per-line path names the line.
+            return None
+        finally:
+            con.unregister("chunk_lines")
+        return con
+
+    def _process_chunk(
+        self,
+        lines: list[bytes],
+        base: int,
+        callbacks: dict[str, t.Callable[[dict], None]],
+        stats: dict[str, int],
+    ) -> bool:
+        """Process a chunk with runs of records in bulk; False if it must go line by line."""
+        con = self._classify(lines, base)
+        if con is None or self.target is None:
+            return False
+
+        def one(number: int) -> None:
+            self._dispatch(lines[number - base - 1], number, callbacks, stats)
+
+        others = con.execute(
+            "SELECT line, type FROM chunk WHERE type IS DISTINCT FROM 'RECORD' ORDER BY line",
+        ).fetchall()
+        first = base + 1
+        states: list[int] = []
+        for number, message_type in [*others, (base + len(lines) + 1, None)]:
+            if message_type == "STATE":
+                states.append(number)
+                continue
+            self._records(con, first, number - 1, one, stats)
+            for state_line in states:
+                one(state_line)
+            states = []
+            if number <= base + len(lines):
+                one(number)
+            first = number + 1
+        con.execute("DROP TABLE chunk").fetchall()
+        return True
+
+    def _records(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        first: int,
+        last: int,
+        one: t.Callable[[int], None],
+        stats: dict[str, int],
+    ) -> None:
+        """Hand the RECORD lines between ``first`` and ``last`` to the target, by stream."""
+        if first > last or self.target is None:
+            return
+        rows = con.execute(
+            "SELECT stream, list(line ORDER BY line) FROM chunk "
+            "WHERE line BETWEEN ? AND ? AND type = 'RECORD' GROUP BY stream ORDER BY min(line)",
+            [first, last],
+        ).fetchall()
+        for stream, numbers in rows:
+            if stream is None:
+                for number in numbers:
+                    one(number)
+                continue
+            self.line_number = numbers[0]
+            stats["RECORD"] += self.target.process_record_run(stream, numbers, one)

@@ -14,7 +14,7 @@ import threading
 import time
 import typing as t
 
-from target_sequenced.columns import INT64_MAX, INT64_MIN
+from target_sequenced.columns import INT64_MAX, INT64_MIN, parse_datetime
 from target_sequenced.exceptions import InputError, truncate
 
 if t.TYPE_CHECKING:
@@ -39,10 +39,14 @@ class SequenceClock:
 
     def next(self) -> int:
         """Return a sequence greater than every one returned before."""
+        return self.reserve(1)
+
+    def reserve(self, count: int) -> int:
+        """Reserve ``count`` consecutive sequences; return the first."""
         with self._lock:
-            value = max(self._now_ns(), self._last + 1)
-            self._last = value
-            return value
+            first = max(self._now_ns(), self._last + 1)
+            self._last = first + count - 1
+            return first
 
 
 def _is_int(value: object) -> t.TypeGuard[int]:
@@ -86,7 +90,7 @@ def sequence_of(
             return check_int64(value, where)
         if isinstance(value, str):
             with contextlib.suppress(ValueError):
-                value = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+                value = parse_datetime(value)
         if isinstance(value, dt.datetime):
             return check_int64(datetime_to_micros(value), where)
         msg = (

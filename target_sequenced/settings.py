@@ -13,7 +13,7 @@ from target_sequenced import dialects
 DEFAULT_DATABASE_FILE = "target_sequenced.duckdb"
 DEFAULT_URL = f"duckdb:///{DEFAULT_DATABASE_FILE}"
 LOAD_METHODS = ("upsert", "append-only", "overwrite")
-DEFAULT_BATCH_SIZE_ROWS = 10_000
+DEFAULT_BATCH_SIZE_ROWS = 100_000
 
 CONFIG_SCHEMA = th.PropertiesList(
     th.Property(

@@ -7,6 +7,8 @@ import typing as t
 
 from singer_sdk.sinks import Sink
 
+from target_sequenced.arrow import rows_to_arrow
+from target_sequenced.buffer import FastBuffer
 from target_sequenced.columns import Column, kind_of, row_converter
 from target_sequenced.connector import (
     SYSTEM_COLUMNS,
@@ -15,7 +17,9 @@ from target_sequenced.connector import (
     TablePlan,
 )
 from target_sequenced.exceptions import InputError, MissingKeyError
+from target_sequenced.fastpath import FastQuery, NotEligibleError, RunBounds, compile_query
 from target_sequenced.names import conform_name, conform_names
+from target_sequenced.quoting import quote
 from target_sequenced.sequencing import SEQUENCE, VersionBuffer, sequence_of
 from target_sequenced.validation import RecordValidator
 
@@ -87,6 +91,8 @@ class SequencedSink(Sink):
         self.columns: tuple[Column, ...] = self.plan.columns
         self._convert = row_converter(self.columns)
         self._key_index: tuple[int, ...] = ()
+        self.fast_query: FastQuery | None = None
+        self.fast_buffer: FastBuffer | None = None
 
     @property
     def include_sdc_metadata_properties(self) -> bool:
@@ -112,6 +118,37 @@ class SequencedSink(Sink):
         self._convert = row_converter(self.columns)
         names = [col.name for col in self.columns]
         self._key_index = tuple(names.index(k) for k in self.plan.key)
+        if self.target.fast_path_enabled:
+            self._plan_fast_path()
+
+    def _plan_fast_path(self) -> None:
+        """Compile the fast path's query, or say why this stream goes record by record."""
+        dialect = self.target.workspace_dialect
+        user = [col for col in self.columns if col.name not in SYSTEM_NAMES]
+        try:
+            self.fast_query = compile_query(
+                user,
+                self.columns,
+                self.schema.get("properties") or {},
+                self.plan.key,
+                sequence_property=self.config.get("sequence_property"),
+                quote=lambda name: quote(dialect, name),
+            )
+        except NotEligibleError as exc:
+            self.logger.info(
+                "Stream '%s' is loaded record by record: its schema has %s",
+                self.stream_name,
+                exc,
+            )
+            return
+        self.fast_buffer = FastBuffer(
+            self.target.workspace,
+            dialect,
+            self.columns,
+            self.plan.key,
+            keyed=self.plan.unique_key,
+            stats=self.stats,
+        )
 
     # The SDK writes its own millisecond clock into `_sdc_sequence` in this
     # private hook, before any public hook sees the record, so the record's own
@@ -154,6 +191,7 @@ class SequencedSink(Sink):
     def process_record(self, record: dict, context: dict) -> None:
         """Resolve one version against the buffered ones (contract 3, 4, 5)."""
         _ = context
+        self._use_fast_buffer(use=False)
         version = record.get(TABLE_VERSION)
         active = self.target.active_versions.get(self.stream_name)
         if version is not None and active is not None and version < active:
@@ -162,6 +200,37 @@ class SequencedSink(Sink):
         row = self._convert(record, self.where())
         key = tuple(row[i] for i in self._key_index)
         self.buffer.add(key, record[SEQUENCE], row)
+
+    def add_run(self, first_line: int, last_line: int) -> bool:
+        """Buffer this stream's RECORD lines in a range of the current input chunk.
+
+        Returns False, keeping nothing, when some record must take the
+        per-record path (which then accepts it or raises the located error).
+        """
+        if self.fast_query is None or self.fast_buffer is None:
+            return False
+        self._use_fast_buffer(use=True)
+        run = RunBounds(
+            stream=self.stream_name,
+            first_line=first_line,
+            last_line=last_line,
+            clock_base=self.target.clock.reserve(last_line - first_line + 1),
+            received_at=dt.datetime.now(tz=dt.timezone.utc),
+            active_version=self.target.active_versions.get(self.stream_name),
+        )
+        before = len(self.fast_buffer)
+        if not self.fast_buffer.add_run(self.fast_query, run):
+            return False
+        added = len(self.fast_buffer) - before
+        self.tally_record_read(added)
+        self.record_counter_metric.increment(added)
+        return True
+
+    def _use_fast_buffer(self, *, use: bool) -> None:
+        """Load the other buffer first, so each load resolves one buffer's versions."""
+        other = self.buffer if use else self.fast_buffer
+        if other is not None and len(other):
+            self.load()
 
     def process_batch(self, context: dict) -> None:
         """Load what is buffered; records from SDK BATCH files pass through first.
@@ -185,9 +254,12 @@ class SequencedSink(Sink):
             self.load()
 
     def load(self) -> None:
-        """Write the buffer to the destination in one transaction."""
-        rows = self.buffer.take()
-        if not rows:
+        """Write the buffered versions to the destination in one transaction."""
+        if self.fast_buffer is not None and len(self.fast_buffer):
+            rows = self.fast_buffer.take()
+        elif len(self.buffer):
+            rows = rows_to_arrow(self.columns, self.buffer.take())
+        else:
             return
         replace_all = (
             self.load_method == "overwrite" and self.stream_name not in self.target.overwritten
@@ -202,6 +274,12 @@ class SequencedSink(Sink):
         )
         if replace_all:
             self.target.overwritten.add(self.stream_name)
+
+    def clean_up(self) -> None:
+        """Free the fast path's buffer table."""
+        if self.fast_buffer is not None:
+            self.fast_buffer.drop()
+        super().clean_up()
 
     def activate_version(self, new_version: int) -> None:
         """Retire rows of older versions (contract 5), after loading what is buffered."""

@@ -21,6 +21,8 @@ from tests.helpers import (
     state,
 )
 
+pytestmark = pytest.mark.usefixtures("record_path")
+
 S = "items"
 PROPS = {"id": {"type": "integer"}, "name": {"type": ["null", "string"]}}
 

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import typing as t
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from target_sequenced.columns import Kind
 
 if t.TYPE_CHECKING:
+    import pyarrow as pa
     import sqlalchemy as sa
     from sqlalchemy.engine import Connection
     from sqlalchemy.types import TypeEngine
 
-    from target_sequenced.columns import Column
 
-CopyRows = t.Callable[["Connection", "sa.Table", t.Sequence["Column"], list[tuple]], None]
+CopyRows = t.Callable[["Connection", "sa.Table", "pa.Table"], None]
 
 
 @dataclass(frozen=True)
@@ -34,9 +34,11 @@ class DialectCapabilities:
     type_names: t.Mapping[str, Kind]
     """``information_schema.columns.data_type`` (lower case) back to a kind."""
     copy_rows: CopyRows
-    """Bulk-load rows into a staging table inside the caller's transaction."""
+    """Bulk-load an Arrow table into a staging table inside the caller's transaction."""
     driver_errors: tuple[type[Exception], ...] = ()
     """Errors the driver raises outside SQLAlchemy (bulk loads on the raw connection)."""
+    engine_options: t.Mapping[str, t.Any] = field(default_factory=dict)
+    """Keyword arguments for ``sqlalchemy.create_engine``."""
 
     def kind_of_type_name(self, data_type: str) -> Kind:
         """Kind of an existing column; types we did not create are read as text."""

@@ -20,38 +20,14 @@ from target_sequenced.quoting import quote
 if t.TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
-    from target_sequenced.columns import Column
 
-ARROW_TYPES: dict[Kind, pa.DataType] = {
-    Kind.INTEGER: pa.int64(),
-    Kind.NUMBER: pa.float64(),
-    Kind.BOOLEAN: pa.bool_(),
-    Kind.STRING: pa.string(),
-    Kind.TIMESTAMP: pa.timestamp("us", tz="UTC"),
-    Kind.DATE: pa.date32(),
-    Kind.JSON: pa.string(),
-}
-
-
-def copy_rows(
-    conn: Connection,
-    stage: sa.Table,
-    columns: t.Sequence[Column],
-    rows: list[tuple],
-) -> None:
-    """Insert ``rows`` into ``stage`` through a registered Arrow table."""
-    values = list(zip(*rows, strict=True)) if rows else [() for _ in columns]
-    arrow = pa.table(
-        {
-            col.name: pa.array(vals, type=ARROW_TYPES[col.kind])
-            for col, vals in zip(columns, values, strict=True)
-        },
-    )
+def copy_rows(conn: Connection, stage: sa.Table, table: pa.Table) -> None:
+    """Insert an Arrow table into ``stage``: DuckDB scans it in place."""
     raw = conn.connection.driver_connection
     view = f"arrow_{uuid.uuid4().hex}"
-    raw.register(view, arrow)  # type: ignore[union-attr]
+    raw.register(view, table)  # type: ignore[union-attr]
     try:
-        names = ", ".join(quote(conn, col.name) for col in columns)
+        names = ", ".join(quote(conn, name) for name in table.column_names)
         conn.exec_driver_sql(
             f"INSERT INTO {quote(conn, stage.name)} ({names}) "
             f"SELECT {names} FROM {quote(conn, view)}",

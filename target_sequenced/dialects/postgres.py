@@ -8,29 +8,24 @@ import psycopg
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
+from target_sequenced.arrow import iter_rows
 from target_sequenced.columns import Kind
 from target_sequenced.dialects.base import DialectCapabilities
 from target_sequenced.quoting import quote
 
 if t.TYPE_CHECKING:
+    import pyarrow as pa
     from sqlalchemy.engine import Connection
 
-    from target_sequenced.columns import Column
 
-
-def copy_rows(
-    conn: Connection,
-    stage: sa.Table,
-    columns: t.Sequence[Column],
-    rows: list[tuple],
-) -> None:
-    """Stream ``rows`` into ``stage`` with ``COPY ... FROM STDIN``."""
-    names = ", ".join(quote(conn, col.name) for col in columns)
+def copy_rows(conn: Connection, stage: sa.Table, table: pa.Table) -> None:
+    """Stream the rows of an Arrow table into ``stage`` with ``COPY ... FROM STDIN``."""
+    names = ", ".join(quote(conn, name) for name in table.column_names)
     raw = conn.connection.driver_connection
     with raw.cursor() as cursor:  # type: ignore[union-attr]
         statement = f"COPY {quote(conn, stage.name)} ({names}) FROM STDIN"
         with cursor.copy(statement) as copy:
-            for row in rows:
+            for row in iter_rows(table):
                 copy.write_row(row)
 
 

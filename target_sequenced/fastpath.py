@@ -1,0 +1,338 @@
+"""A stream's schema compiled into one DuckDB query over raw RECORD lines.
+
+The query checks every record the way the per-record path would accept it
+and extracts the table's columns, the sequence (contract section 2) and the
+envelope's ``version`` and ``time_extracted``. It is deliberately narrower
+than the per-record path: any record it is not sure about makes the whole run
+of lines go through the per-record path instead, which either accepts it or
+raises the located error. So the fast path never accepts what the slow one
+rejects, and both write the same values (``tests/test_differential.py``).
+
+What it accepts: properties typed with ``type`` (one name or a list with
+``null``) among integer, number, string (``format: date-time`` or none),
+boolean, object and array; objects and arrays nested through ``properties``,
+``items`` and ``additionalProperties`` schemas of the same kinds;
+annotations (``description`` and the like). Anything else (``anyOf``,
+``required``, ``enum``, ``pattern``, bounds, ``format: date``, a column
+stored wider than the schema says...) sends the stream to the per-record
+path.
+"""
+
+from __future__ import annotations
+
+import typing as t
+from dataclasses import dataclass
+
+from target_sequenced.columns import Column, Kind
+from target_sequenced.connector import DELETED_AT, TABLE_VERSION
+from target_sequenced.quoting import string_literal
+from target_sequenced.sequencing import SEQUENCE
+
+if t.TYPE_CHECKING:
+    import datetime as dt
+    from collections.abc import Iterator, Sequence
+
+# JSON Schema type name -> the names DuckDB's json_type() gives such values.
+JSON_TYPES: dict[str, tuple[str, ...]] = {
+    "integer": ("BIGINT", "UBIGINT"),
+    "number": ("BIGINT", "UBIGINT", "DOUBLE"),
+    "string": ("VARCHAR",),
+    "boolean": ("BOOLEAN",),
+    "object": ("OBJECT",),
+    "array": ("ARRAY",),
+    "null": ("NULL",),
+}
+_INTEGERS = "('BIGINT', 'UBIGINT')"
+_ANNOTATIONS = frozenset(
+    {"description", "title", "$comment", "default", "examples", "readOnly", "writeOnly"},
+)
+_STRUCTURE = frozenset({"type", "format", "properties", "items", "additionalProperties"})
+_SCALAR_KIND = {
+    "integer": Kind.INTEGER,
+    "number": Kind.NUMBER,
+    "boolean": Kind.BOOLEAN,
+    "object": Kind.JSON,
+    "array": Kind.JSON,
+}
+_DUCKDB_TYPE = {
+    Kind.INTEGER: "BIGINT",
+    Kind.NUMBER: "DOUBLE",
+    Kind.BOOLEAN: "BOOLEAN",
+    Kind.STRING: "VARCHAR",
+    Kind.TIMESTAMP: "VARCHAR",
+    Kind.JSON: "JSON",
+}
+# Date-times both parsers read the same way (Python 3.10's fromisoformat takes
+# fractions of 3 or 6 digits only); anything else goes the per-record way.
+_DATETIME = (
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
+    r"(\.[0-9]{3}|\.[0-9]{6})?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?"
+)
+# Integers of 19 digits or more may leave the 64-bit range, where DuckDB's
+# parser turns them into doubles while Python keeps them exact.
+_LONG_DIGITS = "[0-9]{19}"
+
+
+class NotEligibleError(Exception):
+    """The schema uses something the fast path does not check."""
+
+
+def _types(schema: t.Mapping[str, t.Any]) -> list[str]:
+    unknown = set(schema) - _STRUCTURE - _ANNOTATIONS
+    if unknown:
+        msg = f"keywords {sorted(unknown)}"
+        raise NotEligibleError(msg)
+    declared = schema.get("type")
+    types = [declared] if isinstance(declared, str) else declared
+    if not isinstance(types, list) or not types or any(n not in JSON_TYPES for n in types):
+        msg = f"type {declared!r}"
+        raise NotEligibleError(msg)
+    return types
+
+
+def _kind(types: list[str], schema: t.Mapping[str, t.Any]) -> Kind:
+    names = [n for n in types if n != "null"]
+    if len(names) != 1:
+        msg = f"types {types}"
+        raise NotEligibleError(msg)
+    name = names[0]
+    if name == "string":
+        fmt = schema.get("format")
+        if fmt == "date":
+            msg = "format date"
+            raise NotEligibleError(msg)
+        return Kind.TIMESTAMP if fmt == "date-time" else Kind.STRING
+    return _SCALAR_KIND[name]
+
+
+def _json_path_part(name: str) -> str:
+    if any(ch in name for ch in '"\\') or not name:
+        msg = f"property name {name!r}"
+        raise NotEligibleError(msg)
+    return f'."{name}"'
+
+
+def _allowed(types: list[str]) -> str:
+    names = sorted({jt for n in types for jt in JSON_TYPES[n]})
+    return "(" + ", ".join(string_literal(n) for n in names) + ")"
+
+
+def _nested_checks(schema: t.Mapping[str, t.Any], path: str) -> Iterator[tuple[str, str]]:
+    """Pairs (JSON path below a property, allowed json_type names) to hold everywhere."""
+    properties = schema.get("properties")
+    extra = schema.get("additionalProperties")
+    items = schema.get("items")
+    if properties is not None and (not isinstance(properties, dict) or extra not in (None, True)):
+        msg = "properties with additionalProperties"
+        raise NotEligibleError(msg)
+    children: list[tuple[str, t.Any]] = []
+    if properties:
+        children = [(path + _json_path_part(name), sub) for name, sub in properties.items()]
+    elif isinstance(extra, dict):
+        children = [(path + ".*", extra)]
+    elif extra not in (None, True):
+        msg = f"additionalProperties {extra!r}"
+        raise NotEligibleError(msg)
+    if isinstance(items, dict):
+        children.append((path + "[*]", items))
+    elif items is not None:
+        msg = "tuple items"
+        raise NotEligibleError(msg)
+    for child_path, sub in children:
+        if not isinstance(sub, dict):
+            msg = f"schema at {child_path}"
+            raise NotEligibleError(msg)
+        types = _types(sub)
+        yield child_path, _allowed(types)
+        yield from _nested_checks(sub, child_path)
+
+
+def _timestamp(text: str) -> str:
+    return f"TRY_CAST({text} AS TIMESTAMPTZ)"
+
+
+def _timestamp_ok(text: str) -> str:
+    return (
+        f"({text} IS NULL OR (regexp_full_match({text}, {string_literal(_DATETIME)}) "
+        f"AND substr({text}, 1, 4) <> '0000' AND {_timestamp(text)} IS NOT NULL))"
+    )
+
+
+@dataclass(frozen=True)
+class RunBounds:
+    """The lines of one stream's run in the chunk, and the values fixed for it."""
+
+    stream: str
+    first_line: int
+    last_line: int
+    clock_base: int
+    """Generated sequences are ``clock_base + (line - first_line)``."""
+    received_at: dt.datetime
+    active_version: int | None
+
+
+@dataclass(frozen=True)
+class FastQuery:
+    """The compiled query of one sink, over the workspace's ``chunk`` table."""
+
+    columns: tuple[Column, ...]
+    sql: str
+
+    @staticmethod
+    def parameters(run: RunBounds) -> dict[str, t.Any]:
+        """The named parameters of one run."""
+        return {
+            "clock": run.clock_base,
+            "first": run.first_line,
+            "last": run.last_line,
+            "stream": run.stream,
+            "received": run.received_at,
+            "active": run.active_version,
+        }
+
+
+@dataclass
+class _Parts:
+    """The pieces of the query, gathered column by column."""
+
+    paths: list[str]
+    struct: list[tuple[str, str]]
+    checks: list[str]
+    values: dict[str, str]
+
+    def path(self, prop: str, sql_type: str) -> str:
+        """Ask for ``prop`` of the record: its json_type() slot, also extracted as ``sql_type``."""
+        self.paths.append("$" + _json_path_part(prop))
+        self.struct.append((prop, sql_type))
+        return f"_t[{len(self.paths)}]"
+
+
+def _user_column(
+    parts: _Parts,
+    col: Column,
+    prop_schema: object,
+    quote: t.Callable[[str], str],
+    *,
+    is_key: bool,
+) -> None:
+    if not isinstance(prop_schema, dict):
+        msg = f"schema of {col.prop}"
+        raise NotEligibleError(msg)
+    types = _types(prop_schema)
+    kind = _kind(types, prop_schema)
+    if kind is not col.kind:
+        msg = f"column {col.name} stored as {col.kind.value}, schema says {kind.value}"
+        raise NotEligibleError(msg)
+    ty = parts.path(col.prop, _DUCKDB_TYPE[kind])
+    value = f"_v.{quote(col.prop)}"
+    if is_key:
+        parts.checks.append(f"({ty} IN {_allowed([n for n in types if n != 'null'])})")
+    else:
+        parts.checks.append(f"({ty} IS NULL OR {ty} IN {_allowed(types)})")
+    if kind is Kind.INTEGER:
+        parts.checks.append(f"({ty} NOT IN {_INTEGERS} OR {value} IS NOT NULL)")
+    elif kind is Kind.TIMESTAMP:
+        parts.checks.append(_timestamp_ok(value))
+        value = _timestamp(value)
+    elif kind is Kind.JSON:
+        for sub_path, sub_allowed in _nested_checks(prop_schema, "$"):
+            found = f"json_type({value}, {string_literal(sub_path)})"
+            if "*" in sub_path:
+                every = f"list_bool_and(list_transform({found}, lambda x: x IN {sub_allowed}))"
+                parts.checks.append(f"coalesce({every}, true)")
+            else:
+                parts.checks.append(f"({found} IS NULL OR {found} IN {sub_allowed})")
+    parts.values[col.name] = value
+
+
+def _sequence(parts: _Parts, sequence_property: str | None) -> None:
+    """Contract section 2: the record's own integer, the sequence property, or the clock."""
+    ty = parts.path(SEQUENCE, "BIGINT")
+    own = f"{ty} IN {_INTEGERS}"
+    parts.checks.append(f"(NOT {own} OR _v.{SEQUENCE} IS NOT NULL)")
+    other = "($clock + (line - $first))"
+    if sequence_property:
+        path = "$" + _json_path_part(sequence_property)
+        found = f"json_extract(m.record, {string_literal(path)})"
+        text = f"json_extract_string({found}, '$')"
+        other = (
+            f"CASE WHEN json_type({found}) IN {_INTEGERS} THEN TRY_CAST({text} AS BIGINT) "
+            f"WHEN json_type({found}) = 'VARCHAR' AND {_timestamp_ok(text)} "
+            f"THEN epoch_us({_timestamp(text)}) END"
+        )
+    sequence = f"CASE WHEN {own} THEN _v.{SEQUENCE} ELSE {other} END"
+    parts.checks.append(f"({sequence}) IS NOT NULL")
+    parts.values[SEQUENCE] = sequence
+
+
+def _system_columns(parts: _Parts) -> None:
+    """The delete marker from the record; version and extraction time from the envelope."""
+    ty = parts.path(DELETED_AT, "VARCHAR")
+    deleted = f"_v.{DELETED_AT}"
+    parts.checks.append(f"({ty} IS NULL OR {ty} IN ('NULL', 'VARCHAR'))")
+    parts.checks.append(_timestamp_ok(deleted))
+    parts.values[DELETED_AT] = _timestamp(deleted)
+    parts.checks.append("_rt = 'OBJECT'")
+    version = "TRY_CAST(json_extract_string(m.version, '$') AS BIGINT)"
+    parts.checks.append(
+        f"(_vt IS NULL OR _vt = 'NULL' OR (_vt IN {_INTEGERS} AND {version} IS NOT NULL))",
+    )
+    parts.values[TABLE_VERSION] = f"CASE WHEN _vt IN {_INTEGERS} THEN {version} END"
+    extracted = "CASE WHEN _xt = 'VARCHAR' THEN json_extract_string(m.time_extracted, '$') END"
+    parts.checks.append("(_xt IS NULL OR _xt IN ('NULL', 'VARCHAR'))")
+    parts.checks.append(_timestamp_ok(extracted))
+    parts.values["_sdc_extracted_at"] = _timestamp(extracted)
+    parts.values["_sdc_received_at"] = "CAST($received AS TIMESTAMPTZ)"
+    parts.values["_sdc_batched_at"] = "CAST(NULL AS TIMESTAMPTZ)"
+
+
+def compile_query(
+    user: Sequence[Column],
+    columns: Sequence[Column],
+    properties: t.Mapping[str, t.Any],
+    key: Sequence[str],
+    *,
+    sequence_property: str | None,
+    quote: t.Callable[[str], str],
+) -> FastQuery:
+    """Compile the query for a table's stored ``columns``; raise NotEligibleError if unsure.
+
+    ``user`` are the columns that come from record properties; the others are
+    system columns.
+    """
+    parts = _Parts(paths=[], struct=[], checks=[], values={})
+    for col in user:
+        _user_column(parts, col, properties.get(col.prop), quote, is_key=col.name in key)
+    _sequence(parts, sequence_property)
+    _system_columns(parts)
+    if any(col.kind is Kind.JSON for col in user):
+        parts.checks.append(f"NOT regexp_matches(j, {string_literal(_LONG_DIGITS)})")
+    missing = [col.name for col in columns if col.name not in parts.values]
+    if missing:
+        msg = f"columns without a source: {missing}"
+        raise NotEligibleError(msg)
+
+    structure = "{" + ", ".join(f'"{name}": "{sql_type}"' for name, sql_type in parts.struct) + "}"
+    path_list = "[" + ", ".join(string_literal(p) for p in parts.paths) + "]"
+    selected = ",\n  ".join(f"{parts.values[col.name]} AS {quote(col.name)}" for col in columns)
+    ok = "\n  AND ".join(parts.checks)
+    sql = f"""SELECT
+  {selected},
+  line AS _arrival,
+  coalesce({ok}, false) AS _ok,
+  coalesce({parts.values[TABLE_VERSION]} < CAST($active AS BIGINT), false) AS _ignored
+FROM (
+  SELECT line, j, m,
+    json_type(m.record) AS _rt,
+    json_type(m.record, {path_list}) AS _t,
+    from_json(m.record, {string_literal(structure)}) AS _v,
+    json_type(m.version) AS _vt,
+    json_type(m.time_extracted) AS _xt
+  FROM (
+    SELECT line, j,
+      from_json(j, '{{"record": "JSON", "version": "JSON", "time_extracted": "JSON"}}') AS m
+    FROM chunk
+    WHERE line BETWEEN $first AND $last AND stream = $stream AND type = 'RECORD'
+  )
+)"""
+    return FastQuery(columns=tuple(columns), sql=sql)

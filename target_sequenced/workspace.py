@@ -1,0 +1,66 @@
+"""An in-memory DuckDB where input chunks are parsed and buffered versions resolved.
+
+Whatever the destination, the per-record work of the fast path (JSON parsing,
+type checks, sequence resolution) runs here, in DuckDB's own threads, instead
+of in Python one record at a time. Nothing is created until first use.
+"""
+
+from __future__ import annotations
+
+import array
+import itertools
+import typing as t
+import uuid
+
+import duckdb
+import pyarrow as pa
+
+if t.TYPE_CHECKING:
+    from collections.abc import Sequence
+
+
+def lines_to_arrow(lines: Sequence[bytes]) -> pa.Array:
+    """The lines as one Arrow string array, without copying each line.
+
+    Raises ``pyarrow.ArrowInvalid`` when a line is not valid UTF-8.
+    """
+    data = b"".join(lines)
+    offsets = array.array("q", [0])
+    offsets.extend(itertools.accumulate(len(line) for line in lines))
+    strings = pa.Array.from_buffers(
+        pa.large_string(),
+        len(lines),
+        [None, pa.py_buffer(offsets), pa.py_buffer(data)],
+    )
+    strings.validate(full=True)
+    return strings
+
+
+class Workspace:
+    """One in-memory DuckDB connection per target run."""
+
+    def __init__(self) -> None:
+        """Connect lazily."""
+        self._con: duckdb.DuckDBPyConnection | None = None
+
+    @property
+    def con(self) -> duckdb.DuckDBPyConnection:
+        """The connection; timestamps without an offset are read as UTC."""
+        if self._con is None:
+            self._con = duckdb.connect(":memory:")
+            self._con.execute("SET TimeZone = 'UTC'").fetchall()
+        return self._con
+
+    def run(self, sql: str, parameters: object = None) -> list[tuple]:
+        """Execute a statement and fetch its result (DuckDB wants results finished)."""
+        return self.con.execute(sql, parameters).fetchall()
+
+    def temp_name(self, prefix: str) -> str:
+        """A fresh table name."""
+        return f"{prefix}_{uuid.uuid4().hex[:12]}"
+
+    def close(self) -> None:
+        """Release the memory."""
+        if self._con is not None:
+            self._con.close()
+            self._con = None
