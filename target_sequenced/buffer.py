@@ -90,7 +90,7 @@ class FastBuffer:
             "SELECT count(*), count(*) FILTER (WHERE NOT _ok), count(*) FILTER (WHERE _ignored) "
             f"FROM {self._table} WHERE {where}",
         )
-        if rejected:
+        if rejected or received != run.count:
             run_sql(f"DELETE FROM {self._table} WHERE {where}")
             return False
         if ignored:

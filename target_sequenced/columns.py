@@ -21,6 +21,11 @@ from target_sequenced.exceptions import InputError, truncate
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
 
+# System columns the dialects' statements name (contract section 6).
+DELETED_AT = "_sdc_deleted_at"
+TABLE_VERSION = "_sdc_table_version"
+BATCHED_AT = "_sdc_batched_at"
+
 
 class Kind(enum.Enum):
     """What a column holds, independent of the dialect."""

@@ -16,7 +16,16 @@ import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from target_sequenced.columns import Column, Kind, to_json_text, widen
+from target_sequenced.arrow import ARROW_TYPES
+from target_sequenced.columns import (
+    BATCHED_AT,
+    DELETED_AT,
+    TABLE_VERSION,
+    Column,
+    Kind,
+    to_json_text,
+    widen,
+)
 from target_sequenced.dialects import capabilities_for
 from target_sequenced.exceptions import DestinationError
 from target_sequenced.quoting import quote
@@ -30,9 +39,6 @@ if t.TYPE_CHECKING:
     from target_sequenced.dialects.base import DialectCapabilities
     from target_sequenced.stats import StreamStats
 
-DELETED_AT = "_sdc_deleted_at"
-TABLE_VERSION = "_sdc_table_version"
-BATCHED_AT = "_sdc_batched_at"
 TOMBSTONES = "_sdc_tombstones"
 KEY_TEXT = "_sdc_key"
 
@@ -243,6 +249,10 @@ class Destination:
         buffer.
         """
         target = self._table(plan.name, columns, plan.key if plan.unique_key else [])
+        batched_at = pa.nulls(rows.num_rows, ARROW_TYPES[Kind.TIMESTAMP]).fill_null(
+            dt.datetime.now(tz=dt.timezone.utc),
+        )
+        rows = rows.set_column(rows.column_names.index(BATCHED_AT), BATCHED_AT, batched_at)
         tombstones = hard_delete and plan.unique_key
         stage_columns = columns
         if tombstones:
@@ -255,7 +265,7 @@ class Destination:
                 if replace_all:
                     conn.execute(target.delete())
                 stage = self._stage(conn, stage_columns, rows)
-                source = self._source(stage, columns)
+                source = sa.select(*[stage.c[col.name] for col in columns])
                 if not plan.unique_key:
                     staged = rows.num_rows
                     result = self._append(conn, target, source, staged, hard_delete=hard_delete)
@@ -292,19 +302,6 @@ class Destination:
         self.caps.copy_rows(conn, stage, rows)
         return stage
 
-    @staticmethod
-    def _source(stage: sa.Table, columns: tuple[Column, ...]) -> sa.Select:
-        """The staged rows as the table's columns, ``_sdc_batched_at`` set to now."""
-        batched_at = dt.datetime.now(tz=dt.timezone.utc)
-        return sa.select(
-            *[
-                sa.literal(batched_at, stage.c[col.name].type).label(col.name)
-                if col.name == BATCHED_AT
-                else stage.c[col.name]
-                for col in columns
-            ],
-        )
-
     def _append(
         self,
         conn: Connection,
@@ -336,20 +333,7 @@ class Destination:
                 stage.outerjoin(target, on_key)
             ),
         ).one()
-        names = [col.name for col in source.selected_columns]
-        insert = pg_insert(target).from_select(names, source)
-        incoming = insert.excluded
-        stored_seq = target.c[SEQUENCE]
-        # The sequence guard (contract 3), evaluated by the database on the
-        # conflicting row itself: atomic, so concurrent writers stay correct.
-        upsert = insert.on_conflict_do_update(
-            index_elements=list(plan.key),
-            set_={name: incoming[name] for name in names if name not in plan.key},
-            where=sa.or_(stored_seq.is_(None), incoming[SEQUENCE] >= stored_seq),
-        ).returning(target.c[DELETED_AT].is_not(None))
-        written = conn.execute(upsert).scalars().all()
-        affected = len(written)
-        deletes = sum(1 for is_delete in written if is_delete)
+        affected, deletes = self.caps.upsert(conn, target, stage, source, plan.key)
         if tombstones:
             self._bury(conn, stage, plan)
             self._delete_marked(conn, target)

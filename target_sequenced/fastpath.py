@@ -68,6 +68,8 @@ _DATETIME = (
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
     r"(\.[0-9]{3}|\.[0-9]{6})?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?"
 )
+# json_type() slots 1 to 5, before the record's properties.
+ENVELOPE = ("$.type", "$.stream", "$.record", "$.version", "$.time_extracted")
 # Integers of 19 digits or more may leave the 64-bit range, where DuckDB's
 # parser turns them into doubles while Python keeps them exact.
 _LONG_DIGITS = "[0-9]{19}"
@@ -169,6 +171,8 @@ class RunBounds:
     """Generated sequences are ``clock_base + (line - first_line)``."""
     received_at: dt.datetime
     active_version: int | None
+    count: int
+    """How many lines of the range the reader saw as this stream's RECORDs."""
 
 
 @dataclass(frozen=True)
@@ -202,9 +206,9 @@ class _Parts:
 
     def path(self, prop: str, sql_type: str) -> str:
         """Ask for ``prop`` of the record: its json_type() slot, also extracted as ``sql_type``."""
-        self.paths.append("$" + _json_path_part(prop))
+        self.paths.append("$.record" + _json_path_part(prop))
         self.struct.append((prop, sql_type))
-        return f"_t[{len(self.paths)}]"
+        return f"_t[{len(self.paths) + len(ENVELOPE)}]"
 
 
 def _user_column(
@@ -224,7 +228,7 @@ def _user_column(
         msg = f"column {col.name} stored as {col.kind.value}, schema says {kind.value}"
         raise NotEligibleError(msg)
     ty = parts.path(col.prop, _DUCKDB_TYPE[kind])
-    value = f"_v.{quote(col.prop)}"
+    value = f"_m.record.{quote(col.prop)}"
     if is_key:
         parts.checks.append(f"({ty} IN {_allowed([n for n in types if n != 'null'])})")
     else:
@@ -249,18 +253,18 @@ def _sequence(parts: _Parts, sequence_property: str | None) -> None:
     """Contract section 2: the record's own integer, the sequence property, or the clock."""
     ty = parts.path(SEQUENCE, "BIGINT")
     own = f"{ty} IN {_INTEGERS}"
-    parts.checks.append(f"(NOT {own} OR _v.{SEQUENCE} IS NOT NULL)")
+    parts.checks.append(f"(NOT {own} OR _m.record.{SEQUENCE} IS NOT NULL)")
     other = "($clock + (line - $first))"
     if sequence_property:
-        path = "$" + _json_path_part(sequence_property)
-        found = f"json_extract(m.record, {string_literal(path)})"
+        path = "$.record" + _json_path_part(sequence_property)
+        found = f"json_extract(j, {string_literal(path)})"
         text = f"json_extract_string({found}, '$')"
         other = (
             f"CASE WHEN json_type({found}) IN {_INTEGERS} THEN TRY_CAST({text} AS BIGINT) "
             f"WHEN json_type({found}) = 'VARCHAR' AND {_timestamp_ok(text)} "
             f"THEN epoch_us({_timestamp(text)}) END"
         )
-    sequence = f"CASE WHEN {own} THEN _v.{SEQUENCE} ELSE {other} END"
+    sequence = f"CASE WHEN {own} THEN _m.record.{SEQUENCE} ELSE {other} END"
     parts.checks.append(f"({sequence}) IS NOT NULL")
     parts.values[SEQUENCE] = sequence
 
@@ -268,18 +272,18 @@ def _sequence(parts: _Parts, sequence_property: str | None) -> None:
 def _system_columns(parts: _Parts) -> None:
     """The delete marker from the record; version and extraction time from the envelope."""
     ty = parts.path(DELETED_AT, "VARCHAR")
-    deleted = f"_v.{DELETED_AT}"
+    deleted = f"_m.record.{DELETED_AT}"
     parts.checks.append(f"({ty} IS NULL OR {ty} IN ('NULL', 'VARCHAR'))")
     parts.checks.append(_timestamp_ok(deleted))
     parts.values[DELETED_AT] = _timestamp(deleted)
-    parts.checks.append("_rt = 'OBJECT'")
-    version = "TRY_CAST(json_extract_string(m.version, '$') AS BIGINT)"
+    parts.checks.append("_t[3] = 'OBJECT'")
+    version = "TRY_CAST(json_extract_string(_m.version, '$') AS BIGINT)"
     parts.checks.append(
-        f"(_vt IS NULL OR _vt = 'NULL' OR (_vt IN {_INTEGERS} AND {version} IS NOT NULL))",
+        f"(_t[4] IS NULL OR _t[4] = 'NULL' OR (_t[4] IN {_INTEGERS} AND {version} IS NOT NULL))",
     )
-    parts.values[TABLE_VERSION] = f"CASE WHEN _vt IN {_INTEGERS} THEN {version} END"
-    extracted = "CASE WHEN _xt = 'VARCHAR' THEN json_extract_string(m.time_extracted, '$') END"
-    parts.checks.append("(_xt IS NULL OR _xt IN ('NULL', 'VARCHAR'))")
+    parts.values[TABLE_VERSION] = f"CASE WHEN _t[4] IN {_INTEGERS} THEN {version} END"
+    extracted = "CASE WHEN _t[5] = 'VARCHAR' THEN json_extract_string(_m.time_extracted, '$') END"
+    parts.checks.append("(_t[5] IS NULL OR _t[5] IN ('NULL', 'VARCHAR'))")
     parts.checks.append(_timestamp_ok(extracted))
     parts.values["_sdc_extracted_at"] = _timestamp(extracted)
     parts.values["_sdc_received_at"] = "CAST($received AS TIMESTAMPTZ)"
@@ -312,8 +316,12 @@ def compile_query(
         msg = f"columns without a source: {missing}"
         raise NotEligibleError(msg)
 
-    structure = "{" + ", ".join(f'"{name}": "{sql_type}"' for name, sql_type in parts.struct) + "}"
-    path_list = "[" + ", ".join(string_literal(p) for p in parts.paths) + "]"
+    record = ", ".join(f'"{name}": "{sql_type}"' for name, sql_type in parts.struct)
+    structure = (
+        '{"type": "VARCHAR", "stream": "VARCHAR", "version": "JSON", '
+        f'"time_extracted": "JSON", "record": {{{record}}}}}'
+    )
+    path_list = "[" + ", ".join(string_literal(p) for p in (*ENVELOPE, *parts.paths)) + "]"
     selected = ",\n  ".join(f"{parts.values[col.name]} AS {quote(col.name)}" for col in columns)
     ok = "\n  AND ".join(parts.checks)
     sql = f"""SELECT
@@ -322,17 +330,11 @@ def compile_query(
   coalesce({ok}, false) AS _ok,
   coalesce({parts.values[TABLE_VERSION]} < CAST($active AS BIGINT), false) AS _ignored
 FROM (
-  SELECT line, j, m,
-    json_type(m.record) AS _rt,
-    json_type(m.record, {path_list}) AS _t,
-    from_json(m.record, {string_literal(structure)}) AS _v,
-    json_type(m.version) AS _vt,
-    json_type(m.time_extracted) AS _xt
-  FROM (
-    SELECT line, j,
-      from_json(j, '{{"record": "JSON", "version": "JSON", "time_extracted": "JSON"}}') AS m
-    FROM chunk
-    WHERE line BETWEEN $first AND $last AND stream = $stream AND type = 'RECORD'
-  )
-)"""
+  SELECT line, j,
+    json_type(j, {path_list}) AS _t,
+    from_json(j, {string_literal(structure)}) AS _m
+  FROM chunk
+  WHERE line BETWEEN $first AND $last
+)
+WHERE _m.type = 'RECORD' AND _m.stream = $stream AND _t[1] = 'VARCHAR' AND _t[2] = 'VARCHAR'"""
     return FastQuery(columns=tuple(columns), sql=sql)

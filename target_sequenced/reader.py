@@ -15,7 +15,6 @@ import logging
 import typing as t
 from collections import Counter, defaultdict
 
-import duckdb
 import pyarrow as pa
 from singer_sdk.singerlib.encoding import SimpleSingerReader
 
@@ -30,6 +29,8 @@ logger = logging.getLogger("target-sequenced")
 
 CHUNK_BYTES = 16 * 2**20
 """Input read per chunk; memory use grows with it, not with the input."""
+SCAN_ROWS = 4096
+"""Lines per Arrow record batch of a chunk: DuckDB's unit of parallel work."""
 
 
 def read_chunks(source: t.IO[str], chunk_bytes: int = CHUNK_BYTES) -> t.Iterator[list[bytes]]:
@@ -43,6 +44,31 @@ def read_chunks(source: t.IO[str], chunk_bytes: int = CHUNK_BYTES) -> t.Iterator
         if not lines:
             return
         yield lines
+
+
+_RECORD_PREFIXES = (b'{"type":"RECORD","stream":"', b'{"type": "RECORD", "stream": "')
+_STATE_PREFIXES = (b'{"type":"STATE",', b'{"type": "STATE", ')
+
+
+def record_stream(line: bytes, names: dict[bytes, str | None]) -> str | None:
+    """The stream of a RECORD line written the way Singer libraries write them.
+
+    Only a hint: the bulk path checks ``type`` and ``stream`` of every line it
+    takes, and a line written otherwise simply goes the per-line way.
+    """
+    for prefix in _RECORD_PREFIXES:
+        if line.startswith(prefix):
+            end = line.find(b'"', len(prefix))
+            raw = line[len(prefix) : end]
+            if raw not in names:
+                names[raw] = None if end < 0 or b"\\" in raw else raw.decode()
+            return names[raw]
+    return None
+
+
+def is_state(line: bytes) -> bool:
+    """Whether a line is a STATE message written the usual way (a hint, as above)."""
+    return line.startswith(_STATE_PREFIXES)
 
 
 class LineReader(SimpleSingerReader):
@@ -158,32 +184,6 @@ class LineReader(SimpleSingerReader):
             raise
         stats[message_type] += 1
 
-    def _classify(self, lines: list[bytes], base: int) -> duckdb.DuckDBPyConnection | None:
-        """Load the chunk into the workspace with each line's type and stream."""
-        if self.target is None or not self.target.fast_path_enabled:
-            return None
-        con = self.target.workspace.con
-        try:
-            chunk = pa.table(
-                {
-                    "line": pa.array(range(base + 1, base + len(lines) + 1), pa.int64()),
-                    "j": lines_to_arrow(lines),
-                },
-            )
-            con.register("chunk_lines", chunk)
-            con.execute(
-                "CREATE OR REPLACE TEMP TABLE chunk AS SELECT line, j, "
-                "e[1] AS type, e[2] AS stream FROM ("
-                "SELECT line, j, CASE WHEN trim(j) <> '' "
-                "THEN json_extract_string(j, ['$.type', '$.stream']) END AS e FROM chunk_lines)",
-            ).fetchall()
-        except (duckdb.Error, pa.ArrowException):
-            # Not JSON or not UTF-8 somewhere: the per-line path names the line.
-            return None
-        finally:
-            con.unregister("chunk_lines")
-        return con
-
     def _process_chunk(
         self,
         lines: list[bytes],
@@ -192,52 +192,67 @@ class LineReader(SimpleSingerReader):
         stats: dict[str, int],
     ) -> bool:
         """Process a chunk with runs of records in bulk; False if it must go line by line."""
-        con = self._classify(lines, base)
-        if con is None or self.target is None:
+        target = self.target
+        if target is None or not target.fast_path_enabled:
             return False
+        try:
+            chunk = pa.table(
+                {
+                    "line": pa.array(range(base + 1, base + len(lines) + 1), pa.int64()),
+                    "j": lines_to_arrow(lines),
+                },
+            )
+        except pa.ArrowException:
+            return False  # not UTF-8 somewhere: the per-line path names the line
+        # Several record batches, so that DuckDB scans them on every core.
+        chunk = pa.Table.from_batches(chunk.to_batches(max_chunksize=SCAN_ROWS))
+        con = target.workspace.con
+        con.register("chunk", chunk)
+        try:
+            self._walk(lines, base, callbacks, stats)
+        finally:
+            con.unregister("chunk")
+        return True
+
+    def _walk(
+        self,
+        lines: list[bytes],
+        base: int,
+        callbacks: dict[str, t.Callable[[dict], None]],
+        stats: dict[str, int],
+    ) -> None:
+        """Gather runs of RECORD lines by stream; dispatch everything else in order."""
 
         def one(number: int) -> None:
             self._dispatch(lines[number - base - 1], number, callbacks, stats)
 
-        others = con.execute(
-            "SELECT line, type FROM chunk WHERE type IS DISTINCT FROM 'RECORD' ORDER BY line",
-        ).fetchall()
-        first = base + 1
+        run: dict[str, list[int]] = {}
         states: list[int] = []
-        for number, message_type in [*others, (base + len(lines) + 1, None)]:
-            if message_type == "STATE":
+        stream_names: dict[bytes, str | None] = {}
+        for number, line in enumerate(lines, start=base + 1):
+            stream = record_stream(line, stream_names)
+            if stream is not None:
+                run.setdefault(stream, []).append(number)
+                continue
+            if is_state(line):
                 states.append(number)
                 continue
-            self._records(con, first, number - 1, one, stats)
-            for state_line in states:
-                one(state_line)
-            states = []
-            if number <= base + len(lines):
-                one(number)
-            first = number + 1
-        con.execute("DROP TABLE chunk").fetchall()
-        return True
+            self._flush(run, states, one, stats)
+            run, states = {}, []
+            one(number)
+        self._flush(run, states, one, stats)
 
-    def _records(
+    def _flush(
         self,
-        con: duckdb.DuckDBPyConnection,
-        first: int,
-        last: int,
+        run: dict[str, list[int]],
+        states: list[int],
         one: t.Callable[[int], None],
         stats: dict[str, int],
     ) -> None:
-        """Hand the RECORD lines between ``first`` and ``last`` to the target, by stream."""
-        if first > last or self.target is None:
-            return
-        rows = con.execute(
-            "SELECT stream, list(line ORDER BY line) FROM chunk "
-            "WHERE line BETWEEN ? AND ? AND type = 'RECORD' GROUP BY stream ORDER BY min(line)",
-            [first, last],
-        ).fetchall()
-        for stream, numbers in rows:
-            if stream is None:
-                for number in numbers:
-                    one(number)
-                continue
-            self.line_number = numbers[0]
-            stats["RECORD"] += self.target.process_record_run(stream, numbers, one)
+        """Load a run's records by stream, then handle the STATE lines met inside it."""
+        if self.target is not None:
+            for stream, numbers in run.items():
+                self.line_number = numbers[0]
+                stats["RECORD"] += self.target.process_record_run(stream, numbers, one)
+        for number in states:
+            one(number)

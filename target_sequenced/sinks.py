@@ -201,7 +201,7 @@ class SequencedSink(Sink):
         key = tuple(row[i] for i in self._key_index)
         self.buffer.add(key, record[SEQUENCE], row)
 
-    def add_run(self, first_line: int, last_line: int) -> bool:
+    def add_run(self, first_line: int, last_line: int, count: int) -> bool:
         """Buffer this stream's RECORD lines in a range of the current input chunk.
 
         Returns False, keeping nothing, when some record must take the
@@ -217,6 +217,7 @@ class SequencedSink(Sink):
             clock_base=self.target.clock.reserve(last_line - first_line + 1),
             received_at=dt.datetime.now(tz=dt.timezone.utc),
             active_version=self.target.active_versions.get(self.stream_name),
+            count=count,
         )
         before = len(self.fast_buffer)
         if not self.fast_buffer.add_run(self.fast_query, run):

@@ -137,7 +137,7 @@ class TargetSequenced(Target):
             room = max(sink.max_size - sink.current_size, 1)
             piece = lines[start : start + room]
             start += len(piece)
-            if not sink.add_run(piece[0], piece[-1]):
+            if not sink.add_run(piece[0], piece[-1], len(piece)):
                 for line in piece:
                     per_record(line)
                 continue

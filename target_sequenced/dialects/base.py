@@ -15,6 +15,10 @@ if t.TYPE_CHECKING:
 
 
 CopyRows = t.Callable[["Connection", "sa.Table", "pa.Table"], None]
+Upsert = t.Callable[
+    ["Connection", "sa.Table", "sa.Table", "sa.Select", t.Sequence[str]],
+    tuple[int, int],
+]
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,12 @@ class DialectCapabilities:
     """``information_schema.columns.data_type`` (lower case) back to a kind."""
     copy_rows: CopyRows
     """Bulk-load an Arrow table into a staging table inside the caller's transaction."""
+    upsert: Upsert
+    """Apply staged rows to a keyed table with the sequence guard (``incoming >= stored``).
+
+    Called as ``upsert(conn, target, stage, source, key)``; returns how many
+    staged rows were written and how many of those are deletes.
+    """
     driver_errors: tuple[type[Exception], ...] = ()
     """Errors the driver raises outside SQLAlchemy (bulk loads on the raw connection)."""
     engine_options: t.Mapping[str, t.Any] = field(default_factory=dict)

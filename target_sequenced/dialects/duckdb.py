@@ -6,6 +6,7 @@ instead of one INSERT per row.
 
 from __future__ import annotations
 
+import functools
 import typing as t
 import uuid
 
@@ -13,9 +14,10 @@ import duckdb
 import pyarrow as pa
 import sqlalchemy as sa
 
-from target_sequenced.columns import Kind
+from target_sequenced.columns import DELETED_AT, Kind
 from target_sequenced.dialects.base import DialectCapabilities
 from target_sequenced.quoting import quote
+from target_sequenced.sequencing import SEQUENCE
 
 if t.TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -34,6 +36,48 @@ def copy_rows(conn: Connection, stage: sa.Table, table: pa.Table) -> None:
         )
     finally:
         raw.unregister(view)  # type: ignore[union-attr]
+
+
+def upsert(
+    conn: Connection,
+    target: sa.Table,
+    stage: sa.Table,
+    source: sa.Select,
+    key: t.Sequence[str],
+) -> tuple[int, int]:
+    """``MERGE`` with the sequence guard in its ``WHEN MATCHED`` condition.
+
+    DuckDB's ``INSERT ... ON CONFLICT`` looks keys up one row at a time (1.6 s
+    for 100k rows into 500k, against 0.04 s for the same MERGE). DuckDB has
+    one writer per file, so counting first and merging next, in one
+    transaction, sees the same rows.
+    """
+    on = sa.and_(*[target.c[k] == stage.c[k] for k in key])
+    stored_seq = target.c[SEQUENCE]
+    wins = sa.or_(target.c[key[0]].is_(None), stored_seq.is_(None), stage.c[SEQUENCE] >= stored_seq)
+    count = sa.func.count()
+    written, deletes = conn.execute(
+        sa.select(
+            count.filter(wins),
+            count.filter(sa.and_(wins, stage.c[DELETED_AT].is_not(None))),
+        ).select_from(stage.outerjoin(target, on)),
+    ).one()
+    q = functools.partial(quote, conn)
+    table = f"{q(target.schema)}.{q(target.name)}" if target.schema else q(target.name)
+    names = [col.name for col in source.selected_columns]
+    conn.exec_driver_sql(
+        f"MERGE INTO {table} AS t USING {q(stage.name)} AS s ON "
+        + " AND ".join(f"t.{q(k)} = s.{q(k)}" for k in key)
+        + f" WHEN MATCHED AND (t.{q(SEQUENCE)} IS NULL OR s.{q(SEQUENCE)} >= t.{q(SEQUENCE)}) "
+        + "THEN UPDATE SET "
+        + ", ".join(f"{q(n)} = s.{q(n)}" for n in names if n not in key)
+        + " WHEN NOT MATCHED THEN INSERT ("
+        + ", ".join(q(n) for n in names)
+        + ") VALUES ("
+        + ", ".join(f"s.{q(n)}" for n in names)
+        + ")",
+    )
+    return int(written), int(deletes)
 
 
 CAPABILITIES = DialectCapabilities(
@@ -64,5 +108,6 @@ CAPABILITIES = DialectCapabilities(
         "json": Kind.JSON,
     },
     copy_rows=copy_rows,
+    upsert=upsert,
     driver_errors=(duckdb.Error, pa.ArrowException),
 )

@@ -7,11 +7,13 @@ import typing as t
 import psycopg
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from target_sequenced.arrow import iter_rows
-from target_sequenced.columns import Kind
+from target_sequenced.columns import DELETED_AT, Kind
 from target_sequenced.dialects.base import DialectCapabilities
 from target_sequenced.quoting import quote
+from target_sequenced.sequencing import SEQUENCE
 
 if t.TYPE_CHECKING:
     import pyarrow as pa
@@ -27,6 +29,32 @@ def copy_rows(conn: Connection, stage: sa.Table, table: pa.Table) -> None:
         with cursor.copy(statement) as copy:
             for row in iter_rows(table):
                 copy.write_row(row)
+
+
+def upsert(
+    conn: Connection,
+    target: sa.Table,
+    stage: sa.Table,
+    source: sa.Select,
+    key: t.Sequence[str],
+) -> tuple[int, int]:
+    """``INSERT ... ON CONFLICT DO UPDATE ... WHERE``: the guard is evaluated on the row itself.
+
+    Atomic per row, so two writers on one table still keep the greatest
+    sequence (contract 3).
+    """
+    _ = stage
+    names = [col.name for col in source.selected_columns]
+    insert = pg_insert(target).from_select(names, source)
+    incoming = insert.excluded
+    stored_seq = target.c[SEQUENCE]
+    statement = insert.on_conflict_do_update(
+        index_elements=list(key),
+        set_={name: incoming[name] for name in names if name not in key},
+        where=sa.or_(stored_seq.is_(None), incoming[SEQUENCE] >= stored_seq),
+    ).returning(target.c[DELETED_AT].is_not(None))
+    written = conn.execute(statement).scalars().all()
+    return len(written), sum(1 for is_delete in written if is_delete)
 
 
 CAPABILITIES = DialectCapabilities(
@@ -57,5 +85,6 @@ CAPABILITIES = DialectCapabilities(
         "json": Kind.JSON,
     },
     copy_rows=copy_rows,
+    upsert=upsert,
     driver_errors=(psycopg.Error,),
 )
