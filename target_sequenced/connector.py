@@ -91,11 +91,7 @@ class Destination:
     def engine(self) -> Engine:
         """The engine, created on first use (one connection is enough)."""
         if self._engine is None:
-            self._engine = sa.create_engine(
-                self.url,
-                poolclass=sa.pool.SingletonThreadPool,
-                **self.caps.engine_options,
-            )
+            self._engine = sa.create_engine(self.url, poolclass=sa.pool.SingletonThreadPool)
         return self._engine
 
     def dispose(self) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import typing as t
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from target_sequenced.columns import Kind
 
@@ -47,8 +47,7 @@ class DialectCapabilities:
     """
     driver_errors: tuple[type[Exception], ...] = ()
     """Errors the driver raises outside SQLAlchemy (bulk loads on the raw connection)."""
-    engine_options: t.Mapping[str, t.Any] = field(default_factory=dict)
-    """Keyword arguments for ``sqlalchemy.create_engine``."""
+
 
     def kind_of_type_name(self, data_type: str) -> Kind:
         """Kind of an existing column; types we did not create are read as text."""
