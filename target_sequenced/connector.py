@@ -113,9 +113,12 @@ class Destination:
                     self.caps.sql_types[col.kind],
                     primary_key=col.name in key,
                     autoincrement=False,
+                    quote=True,
                 )
                 for col in columns
             ],
+            quote=True,
+            quote_schema=True,
         )
 
     def _existing(self, conn: Connection, name: str) -> tuple[dict[str, Kind], list[str]]:
@@ -291,8 +294,9 @@ class Destination:
         stage = sa.Table(
             f"_sdc_stage_{uuid.uuid4().hex[:12]}",
             sa.MetaData(),
-            *[sa.Column(col.name, self.caps.sql_types[col.kind]) for col in columns],
+            *[sa.Column(col.name, self.caps.sql_types[col.kind], quote=True) for col in columns],
             prefixes=["TEMPORARY"],
+            quote=True,
         )
         stage.create(conn)
         self.caps.copy_rows(conn, stage, rows)

@@ -234,7 +234,7 @@ def _user_column(
     else:
         parts.checks.append(f"({ty} IS NULL OR {ty} IN {_allowed(types)})")
     if kind is Kind.INTEGER:
-        parts.checks.append(f"({ty} NOT IN {_INTEGERS} OR {value} IS NOT NULL)")
+        parts.checks.append(f"({ty} IS NULL OR {ty} NOT IN {_INTEGERS} OR {value} IS NOT NULL)")
     elif kind is Kind.TIMESTAMP:
         parts.checks.append(_timestamp_ok(value))
         value = _timestamp(value)
@@ -253,7 +253,7 @@ def _sequence(parts: _Parts, sequence_property: str | None) -> None:
     """Contract section 2: the record's own integer, the sequence property, or the clock."""
     ty = parts.path(SEQUENCE, "BIGINT")
     own = f"{ty} IN {_INTEGERS}"
-    parts.checks.append(f"(NOT {own} OR _m.record.{SEQUENCE} IS NOT NULL)")
+    parts.checks.append(f"({ty} IS NULL OR NOT {own} OR _m.record.{SEQUENCE} IS NOT NULL)")
     other = "($clock + (line - $first))"
     if sequence_property:
         path = "$.record" + _json_path_part(sequence_property)

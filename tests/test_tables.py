@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 import sqlalchemy as sa
 
 from tests.helpers import Db, lines, record, run_target, schema
+
+pytestmark = pytest.mark.usefixtures("record_path")
 
 UTC = dt.timezone.utc
 
