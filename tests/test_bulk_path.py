@@ -17,14 +17,11 @@ from target_sequenced.buffer import FastBuffer
 from target_sequenced.exceptions import InputError
 from tests.helpers import Db, lines, record, run_target, run_target_failing, schema
 
-if t.TYPE_CHECKING:
-    from collections.abc import Iterator
-
 S = "items"
 
 
 @pytest.fixture
-def bulk_runs(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[bool]]:
+def bulk_runs(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
     """Every bulk attempt's outcome (True: taken in bulk), with bulk tried for any run."""
     outcomes: list[bool] = []
     original = FastBuffer.add_run
@@ -36,7 +33,7 @@ def bulk_runs(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[bool]]:
 
     monkeypatch.setattr(FastBuffer, "add_run", spy)
     monkeypatch.setattr(target_module, "MIN_BULK_RUN", 1)
-    yield outcomes
+    return outcomes
 
 
 PROPS = {
@@ -52,7 +49,7 @@ def test_usual_records_go_in_bulk_with_every_value(db: Db, bulk_runs: list[bool]
     recs = [
         record(S, {"id": 1, "name": "", "amount": 1, "at": "2024-01-02T03:04:05Z", "tags": ["a"]}),
         record(S, {"id": 2, "name": None, "amount": 2.5, "at": "2024-01-02T03:04:05.123+0100"}),
-        record(S, {"id": 1, "name": "x\n\"y\"", "_sdc_sequence": 0}),
+        record(S, {"id": 1, "name": 'x\n"y"', "_sdc_sequence": 0}),
     ]
     run_target(db.config(), lines(schema(S, PROPS), *recs))
     assert bulk_runs == [True]
