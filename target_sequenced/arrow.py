@@ -32,7 +32,3 @@ def rows_to_arrow(columns: t.Sequence[Column], rows: list[tuple]) -> pa.Table:
         },
     )
 
-
-def iter_rows(table: pa.Table) -> t.Iterator[tuple]:
-    """The table's rows as Python tuples, for drivers that take rows."""
-    return zip(*(column.to_pylist() for column in table.columns), strict=True)

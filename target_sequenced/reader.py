@@ -29,7 +29,7 @@ logger = logging.getLogger("target-sequenced")
 
 CHUNK_BYTES = 2 * 2**20
 """Input read per chunk; memory use grows with it, not with the input."""
-SCAN_ROWS = 4096
+SCAN_ROWS = 512
 """Lines per Arrow record batch of a chunk: DuckDB's unit of parallel work."""
 
 

@@ -1,34 +1,41 @@
-"""PostgreSQL through psycopg 3: rows reach the staging table with COPY."""
+"""PostgreSQL through psycopg 3: rows reach the staging table with COPY (CSV written by Arrow)."""
 
 from __future__ import annotations
 
 import typing as t
 
 import psycopg
+import pyarrow as pa
+import pyarrow.csv as pa_csv
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from target_sequenced.arrow import iter_rows
 from target_sequenced.columns import DELETED_AT, Kind
 from target_sequenced.dialects.base import DialectCapabilities
 from target_sequenced.quoting import quote
 from target_sequenced.sequencing import SEQUENCE
 
 if t.TYPE_CHECKING:
-    import pyarrow as pa
     from sqlalchemy.engine import Connection
 
 
 def copy_rows(conn: Connection, stage: sa.Table, table: pa.Table) -> None:
-    """Stream the rows of an Arrow table into ``stage`` with ``COPY ... FROM STDIN``."""
+    """Send an Arrow table to ``stage`` with ``COPY ... FROM STDIN (FORMAT csv)``.
+
+    Arrow writes the CSV in C++; every non-null value is quoted, so PostgreSQL
+    reads a quoted ``""`` as the empty string and only an unquoted empty field
+    as NULL (``""`` never becomes NULL).
+    """
     names = ", ".join(quote(conn, name) for name in table.column_names)
+    data = pa.BufferOutputStream()
+    options = pa_csv.WriteOptions(include_header=False, quoting_style="all_valid")
+    pa_csv.write_csv(table, data, write_options=options)
     raw = conn.connection.driver_connection
     with raw.cursor() as cursor:  # type: ignore[union-attr]
-        statement = f"COPY {quote(conn, stage.name)} ({names}) FROM STDIN"
+        statement = f"COPY {quote(conn, stage.name)} ({names}) FROM STDIN (FORMAT csv)"
         with cursor.copy(statement) as copy:
-            for row in iter_rows(table):
-                copy.write_row(row)
+            copy.write(memoryview(data.getvalue()))
 
 
 def upsert(
