@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import Insert as PgInsert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from target_sequenced.arrow import ARROW_TYPES
@@ -263,6 +264,8 @@ class Destination:
             with self.engine.begin() as conn:
                 if replace_all:
                     conn.execute(target.delete())
+                    if tombstones:
+                        self._forget_tombstones(conn, plan)
                 stage = self._stage(conn, stage_columns, rows)
                 source = sa.select(*[stage.c[col.name] for col in columns])
                 if not plan.unique_key:
@@ -391,6 +394,30 @@ class Destination:
             sa.literal(plan.name, tomb.c.table_name.type), stage.c[KEY_TEXT], stage.c[SEQUENCE]
         ).where(stage.c[DELETED_AT].is_not(None))
         insert = pg_insert(tomb).from_select(["table_name", KEY_TEXT, SEQUENCE], deletes)
+        self._keep_newest(conn, insert)
+
+    def _bury_rows(
+        self,
+        conn: Connection,
+        target: sa.Table,
+        plan: TablePlan,
+        where: sa.ColumnElement[bool],
+    ) -> None:
+        """Tombstones for rows about to be removed, so older versions stay out (contract 5)."""
+        tomb = self._tombstones()
+        conn.execute(sa.schema.CreateTable(tomb, if_not_exists=True))
+        keys = [target.c[k] for k in plan.key]
+        found = conn.execute(sa.select(*keys, target.c[SEQUENCE]).where(where)).all()
+        rows = [
+            {"table_name": plan.name, KEY_TEXT: to_json_text(list(row[:-1])), SEQUENCE: row[-1]}
+            for row in found
+            if row[-1] is not None
+        ]
+        if rows:
+            self._keep_newest(conn, pg_insert(tomb).values(rows))
+
+    def _keep_newest(self, conn: Connection, insert: PgInsert) -> None:
+        tomb = self._tombstones()
         conn.execute(
             insert.on_conflict_do_update(
                 index_elements=["table_name", KEY_TEXT],
@@ -398,6 +425,12 @@ class Destination:
                 where=insert.excluded[SEQUENCE] >= tomb.c[SEQUENCE],
             ),
         )
+
+    def _forget_tombstones(self, conn: Connection, plan: TablePlan) -> None:
+        """An overwrite starts the table afresh: its tombstones go with the old rows."""
+        tomb = self._tombstones()
+        conn.execute(sa.schema.CreateTable(tomb, if_not_exists=True))
+        conn.execute(tomb.delete().where(tomb.c.table_name == plan.name))
 
     def activate_version(
         self,
@@ -407,12 +440,19 @@ class Destination:
         *,
         hard_delete: bool,
     ) -> int:
-        """Retire rows of versions below ``version``; return how many."""
+        """Retire rows of versions below ``version``; return how many.
+
+        Hard-removed rows of a keyed table leave tombstones, as hard deletes
+        do: a version older than the removed row stays out, as it would
+        against the soft-deleted row.
+        """
         target = self._table(plan.name, columns, [])
         stored = target.c[TABLE_VERSION]
         older = sa.or_(stored.is_(None), stored < version)
         with self.engine.begin() as conn:
             if hard_delete:
+                if plan.unique_key:
+                    self._bury_rows(conn, target, plan, older)
                 result = conn.execute(target.delete().where(older))
             else:
                 now = dt.datetime.now(tz=dt.timezone.utc)
