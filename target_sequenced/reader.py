@@ -50,8 +50,8 @@ _RECORD_PREFIXES = (b'{"type":"RECORD","stream":"', b'{"type": "RECORD", "stream
 _STATE_PREFIXES = (b'{"type":"STATE",', b'{"type": "STATE", ')
 
 
-def record_stream(line: bytes, names: dict[bytes, str | None]) -> str | None:
-    """The stream of a RECORD line written the way Singer libraries write them.
+def record_prefix(line: bytes) -> bytes | None:
+    """A RECORD line's start through its stream name's closing quote, if written the usual way.
 
     Only a hint: the bulk path checks ``type`` and ``stream`` of every line it
     takes, and a line written otherwise simply goes the per-line way.
@@ -59,11 +59,19 @@ def record_stream(line: bytes, names: dict[bytes, str | None]) -> str | None:
     for prefix in _RECORD_PREFIXES:
         if line.startswith(prefix):
             end = line.find(b'"', len(prefix))
-            raw = line[len(prefix) : end]
-            if raw not in names:
-                names[raw] = None if end < 0 or b"\\" in raw else raw.decode()
-            return names[raw]
+            return line[: end + 1] if end > 0 else None
     return None
+
+
+def record_stream(line: bytes, names: dict[bytes, str | None]) -> str | None:
+    """The stream of a RECORD line written the usual way (see :func:`record_prefix`)."""
+    prefix = record_prefix(line)
+    if prefix is None:
+        return None
+    if prefix not in names:
+        raw = prefix[prefix.index(b'"stream"') :].split(b'"', 3)[3][:-1]
+        names[prefix] = None if b"\\" in raw else raw.decode()
+    return names[prefix]
 
 
 def is_state(line: bytes) -> bool:
@@ -226,25 +234,41 @@ class LineReader(SimpleSingerReader):
         def one(number: int) -> None:
             self._dispatch(lines[number - base - 1], number, callbacks, stats)
 
+        stream_names: dict[bytes, str | None] = {}
+        first = record_stream(lines[0], stream_names)
+        if first is not None:
+            # The usual chunk: every line a RECORD of one stream. Raw newlines
+            # only end lines (JSON escapes them in strings), so counting the
+            # first line's prefix after each newline checks every line in C.
+            prefix = b"\n" + t.cast("bytes", record_prefix(lines[0]))
+            if b"".join(lines).count(prefix) == len(lines) - 1:
+                self._flush({first: range(base + 1, base + len(lines) + 1)}, [], one, stats)
+                return
+
         run: dict[str, list[int]] = {}
         states: list[int] = []
-        stream_names: dict[bytes, str | None] = {}
+        hot, hot_run = b"\x00", []  # the last stream's prefix: most lines start with it
         for number, line in enumerate(lines, start=base + 1):
+            if line.startswith(hot):
+                hot_run.append(number)
+                continue
             stream = record_stream(line, stream_names)
             if stream is not None:
-                run.setdefault(stream, []).append(number)
+                hot, hot_run = t.cast("bytes", record_prefix(line)), run.setdefault(stream, [])
+                hot_run.append(number)
                 continue
             if is_state(line):
                 states.append(number)
                 continue
             self._flush(run, states, one, stats)
             run, states = {}, []
+            hot, hot_run = b"\x00", []
             one(number)
         self._flush(run, states, one, stats)
 
     def _flush(
         self,
-        run: dict[str, list[int]],
+        run: t.Mapping[str, t.Sequence[int]],
         states: list[int],
         one: t.Callable[[int], None],
         stats: dict[str, int],
