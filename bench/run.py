@@ -466,7 +466,7 @@ def postgres_server() -> t.Iterator[Postgres]:
         raise SystemExit(f"cannot start PostgreSQL ({e}); set {PG_URL_ENV}") from e
     say("+ starting a throwaway PostgreSQL server on 127.0.0.1")
     try:
-        server = start()
+        server = start(durable=True)  # fsync on, as in production
         url = server.__enter__()
     except (RuntimeError, OSError, subprocess.CalledProcessError) as e:
         detail = getattr(e, "stderr", "") or ""

@@ -43,8 +43,12 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def postgres_server() -> t.Iterator[str]:
-    """Yield a SQLAlchemy URL of a running server; stop and remove it afterwards."""
+def postgres_server(*, durable: bool = False) -> t.Iterator[str]:
+    """Yield a SQLAlchemy URL of a running server; stop and remove it afterwards.
+
+    Tests run it with ``fsync=off``; ``durable`` keeps PostgreSQL's defaults
+    (fsync and synchronous commit on), as the benchmark wants.
+    """
     if os.environ.get(ENV_URL):
         yield os.environ[ENV_URL]
         return
@@ -72,7 +76,9 @@ def postgres_server() -> t.Iterator[str]:
         ],
         **run,  # type: ignore[arg-type]
     )
-    options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off"
+    options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1"
+    if not durable:
+        options += " -c fsync=off"
     subprocess.run(
         [
             *prefix,
