@@ -27,7 +27,7 @@ if t.TYPE_CHECKING:
 
 logger = logging.getLogger("target-sequenced")
 
-CHUNK_BYTES = 2 * 2**20
+CHUNK_BYTES = 4 * 2**20
 """Input read per chunk; memory use grows with it, not with the input."""
 SCAN_ROWS = 512
 """Lines per Arrow record batch of a chunk: DuckDB's unit of parallel work."""
