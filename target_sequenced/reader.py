@@ -1,12 +1,14 @@
 """Reads the input in chunks of lines and routes them, tracking line numbers.
 
-Each chunk is classified in the workspace by DuckDB's JSON reader (``type``
-and ``stream`` of every line at once). Runs of RECORD lines between other
-messages go to the target's fast path by stream; every other line, and any
-RECORD the fast path declines, is dispatched one by one exactly like the
-SDK's reader does. STATE lines inside a run are handled after the run's
-records: the SDK only emits STATE after a full drain, so this only ever makes
-an emitted STATE later, never earlier than the records before it.
+RECORD lines are recognised by the prefix Singer libraries write
+(``{"type": "RECORD", "stream": "...``); runs of them between other messages
+go to the target's bulk path by stream, with the chunk registered in the
+workspace as an Arrow table. Every other line, and any RECORD the bulk path
+declines, is dispatched one by one exactly like the SDK's reader does, and
+lines that are Import API payloads are translated first. STATE lines inside a
+run are handled after the run's records: the SDK only emits STATE after a full
+drain, so this only ever makes an emitted STATE later, never earlier than the
+records before it.
 """
 
 from __future__ import annotations
