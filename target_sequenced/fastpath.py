@@ -179,7 +179,6 @@ class RunBounds:
 class FastQuery:
     """The compiled query of one sink, over the workspace's ``chunk`` table."""
 
-    columns: tuple[Column, ...]
     sql: str
 
     @staticmethod
@@ -337,4 +336,4 @@ FROM (
   WHERE line BETWEEN $first AND $last
 )
 WHERE _m.type = 'RECORD' AND _m.stream = $stream AND _t[1] = 'VARCHAR' AND _t[2] = 'VARCHAR'"""
-    return FastQuery(columns=tuple(columns), sql=sql)
+    return FastQuery(sql=sql)

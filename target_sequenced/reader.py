@@ -65,11 +65,8 @@ def record_prefix(line: bytes) -> bytes | None:
     return None
 
 
-def record_stream(line: bytes, names: dict[bytes, str | None]) -> str | None:
-    """The stream of a RECORD line written the usual way (see :func:`record_prefix`)."""
-    prefix = record_prefix(line)
-    if prefix is None:
-        return None
+def prefix_stream(prefix: bytes, names: dict[bytes, str | None]) -> str | None:
+    """The stream a :func:`record_prefix` names (None if it is escaped), cached in ``names``."""
     if prefix not in names:
         raw = prefix[prefix.index(b'"stream"') :].split(b'"', 3)[3][:-1]
         names[prefix] = None if b"\\" in raw else raw.decode()
@@ -237,16 +234,6 @@ class LineReader(SimpleSingerReader):
             self._dispatch(lines[number - base - 1], number, callbacks, stats)
 
         stream_names: dict[bytes, str | None] = {}
-        first = record_stream(lines[0], stream_names)
-        if first is not None:
-            # The usual chunk: every line a RECORD of one stream. Raw newlines
-            # only end lines (JSON escapes them in strings), so counting the
-            # first line's prefix after each newline checks every line in C.
-            prefix = b"\n" + t.cast("bytes", record_prefix(lines[0]))
-            if b"".join(lines).count(prefix) == len(lines) - 1:
-                self._flush({first: range(base + 1, base + len(lines) + 1)}, [], one, stats)
-                return
-
         run: dict[str, list[int]] = {}
         states: list[int] = []
         hot, hot_run = b"\x00", []  # the last stream's prefix: most lines start with it
@@ -254,9 +241,10 @@ class LineReader(SimpleSingerReader):
             if line.startswith(hot):
                 hot_run.append(number)
                 continue
-            stream = record_stream(line, stream_names)
-            if stream is not None:
-                hot, hot_run = t.cast("bytes", record_prefix(line)), run.setdefault(stream, [])
+            prefix = record_prefix(line)
+            stream = None if prefix is None else prefix_stream(prefix, stream_names)
+            if prefix is not None and stream is not None:
+                hot, hot_run = prefix, run.setdefault(stream, [])
                 hot_run.append(number)
                 continue
             if is_state(line):
@@ -270,7 +258,7 @@ class LineReader(SimpleSingerReader):
 
     def _flush(
         self,
-        run: t.Mapping[str, t.Sequence[int]],
+        run: dict[str, list[int]],
         states: list[int],
         one: t.Callable[[int], None],
         stats: dict[str, int],

@@ -112,7 +112,7 @@ class TargetSequenced(Target):
     def process_record_run(
         self,
         stream: str,
-        lines: t.Sequence[int],
+        lines: list[int],
         per_record: t.Callable[[int], None],
     ) -> int:
         """Load RECORD lines of one stream through the fast path, in batch-sized pieces.
