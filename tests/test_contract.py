@@ -84,6 +84,22 @@ def test_older_version_in_a_later_run_is_stale(db: Db) -> None:
     assert final(db) == {1: (20, "new"), 2: (5, "b")}
 
 
+def test_stored_row_without_a_sequence_is_replaced(db: Db) -> None:
+    """A row another tool wrote, with no sequence, loses to any version; its neighbour does not."""
+    run_target(db.config(), lines(schema(S, PROPS), *versions((1, 20, "ours"), (2, 30, "kept"))))
+    with db.engine.begin() as conn:
+        q = conn.dialect.identifier_preparer.quote_identifier
+        conn.exec_driver_sql(
+            f"UPDATE {q(db.schema)}.{q(S)} SET _sdc_sequence = NULL, name = 'foreign' WHERE id = 1",
+        )
+    _, stats = run_target_with_stats(
+        db.config(), lines(schema(S, PROPS), *versions((1, 5, "loaded"), (2, 10, "older")))
+    )
+    assert final(db) == {1: (5, "loaded"), 2: (30, "kept")}
+    assert (stats[S]["updated"], stats[S]["stale"], stats[S]["inserted"]) == (1, 1, 0)
+    assert len(db.rows(S)) == 2
+
+
 @pytest.mark.parametrize("batch_size_rows", [1, 2, 1000])
 def test_ties_go_to_the_later_arrival(db: Db, batch_size_rows: int) -> None:
     msgs = versions(
