@@ -4,6 +4,7 @@
 Run through bench/run.sh, which makes the project's virtualenv first:
 
   bench/run.sh [--scenarios b,c,b-pg,d] [--runs 3] [--peers auto|none] [--warmup 0]
+               [--duckdb-url-query memory_limit=128MB]
 
 Scenarios (a "-pg" suffix loads into PostgreSQL instead of DuckDB, e.g. b-pg, c-pg, d-pg):
   b  200,000 records, 50,000 keys, versions in random order, 8 simple columns
@@ -187,9 +188,10 @@ class Loader:
     strict_sequence: bool = False  # must the stored _sdc_sequence be the record's?
     versions: str = ""
 
-    def config(self, dest: Path | Postgres) -> dict[str, t.Any]:
+    def config(self, dest: Path | Postgres, duckdb_query: str = "") -> dict[str, t.Any]:
         if self.name == US:
-            url = dest.url if isinstance(dest, Postgres) else f"duckdb:///{dest}"
+            query = f"?{duckdb_query}" if duckdb_query else ""
+            url = dest.url if isinstance(dest, Postgres) else f"duckdb:///{dest}{query}"
             schema = PG_SCHEMA if isinstance(dest, Postgres) else "main"
             return {"sqlalchemy_url": url, "default_target_schema": schema}
         if self.name == "target-duckdb":
@@ -316,7 +318,7 @@ def measure(
     db = work / f"{loader.name}.duckdb"
     dest: Path | Postgres = pg if (case.backend == "postgres" and pg) else db
     cfg = work / f"{slug}.config.json"
-    cfg.write_text(json.dumps(loader.config(dest)) + "\n")
+    cfg.write_text(json.dumps(loader.config(dest, args.duckdb_url_query)) + "\n")
     row = Row(case, loader)
     for n in range(args.warmup + args.runs):
         counted = n >= args.warmup
@@ -436,6 +438,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--warmup", type=int, default=0, help="untimed runs before them")
     ap.add_argument("--peers", choices=("auto", "none"), default="auto")
     ap.add_argument(
+        "--duckdb-url-query",
+        default="",
+        metavar="QUERY",
+        help="appended to target-sequenced's DuckDB URL, e.g. memory_limit=128MB",
+    )
+    ap.add_argument(
         "--bench-dir",
         type=Path,
         default=Path(os.environ.get("BENCH_DIR") or "/tmp/target-sequenced-bench"),  # noqa: S108
@@ -534,6 +542,11 @@ def bench(args: argparse.Namespace, launcher: Launcher) -> int:
             f"the loader process over the runs, of which ~{launcher.floor_mib:.0f} MiB is "
             "inherited from the launcher); correctness = the worst run's table against the "
             "expected one"
+        ),
+        *(
+            [f"- target-sequenced's DuckDB URL ends with `?{args.duckdb_url_query}`"]
+            if args.duckdb_url_query
+            else []
         ),
         "",
         *table(rows),
