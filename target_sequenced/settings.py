@@ -24,7 +24,9 @@ CONFIG_SCHEMA = th.PropertiesList(
         description=(
             "Where to load. A DuckDB file (`duckdb:///path/to/file.duckdb`; by default "
             f"`{DEFAULT_DATABASE_FILE}` in the working directory) or a PostgreSQL "
-            "server (`postgresql+psycopg://user:password@host:5432/database`)."
+            "server (`postgresql+psycopg://user:password@host:5432/database`). "
+            "DuckDB settings can follow the path, e.g. "
+            "`duckdb:///file.duckdb?memory_limit=128MB` to cap its cache."
         ),
         secret=False,
     ),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -14,7 +15,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.helpers import Db, lines, record, schema, state
+from target_sequenced.connector import Destination
+from tests.helpers import Db, lines, record, run_target, schema, state
 
 EXE = str(Path(sys.executable).with_name("target-sequenced"))
 
@@ -207,3 +209,25 @@ def test_meltano_style_env_config(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "env.duckdb").exists()
+
+
+def test_duckdb_settings_in_the_url_reach_the_database(tmp_path: Path) -> None:
+    """The README's memory cap: `?memory_limit=...` on the URL is applied by the destination."""
+    path = tmp_path / "capped.duckdb"
+    url = f"duckdb:///{path}?memory_limit=123MB"
+    destination = Destination(url, None, logging.getLogger("test"))
+    try:
+        with destination.engine.connect() as conn:
+            applied = conn.exec_driver_sql("SELECT current_setting('memory_limit')").scalar()
+    finally:
+        destination.dispose()
+    with duckdb.connect(config={"memory_limit": "123MB"}) as con:
+        [(capped,)] = con.execute("SELECT current_setting('memory_limit')").fetchall()
+    with duckdb.connect() as con:
+        [(default,)] = con.execute("SELECT current_setting('memory_limit')").fetchall()
+    assert applied == capped != default
+    props = {"id": {"type": "integer"}, "name": {"type": "string"}}
+    text = lines(schema("t", props), record("t", {"id": 1, "name": "a", "_sdc_sequence": 2}))
+    run_target({"sqlalchemy_url": url}, text)
+    with duckdb.connect(str(path)) as con:
+        assert con.execute("SELECT id, name, _sdc_sequence FROM t").fetchall() == [(1, "a", 2)]
