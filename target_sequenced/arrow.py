@@ -31,4 +31,3 @@ def rows_to_arrow(columns: t.Sequence[Column], rows: list[tuple]) -> pa.Table:
             for col, vals in zip(columns, values, strict=True)
         },
     )
-

@@ -48,7 +48,6 @@ class DialectCapabilities:
     driver_errors: tuple[type[Exception], ...] = ()
     """Errors the driver raises outside SQLAlchemy (bulk loads on the raw connection)."""
 
-
     def kind_of_type_name(self, data_type: str) -> Kind:
         """Kind of an existing column; types we did not create are read as text."""
         name = data_type.lower()
