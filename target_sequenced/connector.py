@@ -28,6 +28,7 @@ from target_sequenced.columns import (
     widen,
 )
 from target_sequenced.dialects import capabilities_for
+from target_sequenced.dialects.base import temporary_table
 from target_sequenced.exceptions import DestinationError
 from target_sequenced.quoting import quote
 from target_sequenced.sequencing import SEQUENCE
@@ -294,12 +295,9 @@ class Destination:
         columns: tuple[Column, ...],
         rows: pa.Table,
     ) -> sa.Table:
-        stage = sa.Table(
+        stage = temporary_table(
             f"_sdc_stage_{uuid.uuid4().hex[:12]}",
-            sa.MetaData(),
-            *[sa.Column(col.name, self.caps.sql_types[col.kind], quote=True) for col in columns],
-            prefixes=["TEMPORARY"],
-            quote=True,
+            [(col.name, self.caps.sql_types[col.kind]) for col in columns],
         )
         stage.create(conn)
         self.caps.copy_rows(conn, stage, rows)

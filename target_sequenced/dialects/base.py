@@ -1,15 +1,16 @@
-"""What generic code may know about a dialect: its capabilities record."""
+"""What generic code may know about a dialect: its capabilities record, and temporary tables."""
 
 from __future__ import annotations
 
 import typing as t
 from dataclasses import dataclass
 
+import sqlalchemy as sa
+
 from target_sequenced.columns import Kind
 
 if t.TYPE_CHECKING:
     import pyarrow as pa
-    import sqlalchemy as sa
     from sqlalchemy.engine import Connection
     from sqlalchemy.types import TypeEngine
 
@@ -19,6 +20,17 @@ Upsert = t.Callable[
     ["Connection", "sa.Table", "sa.Table", "sa.Select", t.Sequence[str]],
     tuple[int, int],
 ]
+
+
+def temporary_table(name: str, columns: t.Iterable[tuple[str, TypeEngine]]) -> sa.Table:
+    """A session-local table (staged rows and the like), names quoted as given."""
+    return sa.Table(
+        name,
+        sa.MetaData(),
+        *[sa.Column(col, sql_type, quote=True) for col, sql_type in columns],
+        prefixes=["TEMPORARY"],
+        quote=True,
+    )
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ import pyarrow as pa
 import sqlalchemy as sa
 
 from target_sequenced.columns import DELETED_AT, Kind
-from target_sequenced.dialects.base import DialectCapabilities
+from target_sequenced.dialects.base import DialectCapabilities, temporary_table
 from target_sequenced.quoting import quote
 from target_sequenced.sequencing import SEQUENCE
 
@@ -66,12 +66,8 @@ def upsert(
         target.c[key[0]].is_(None), stored_seq.is_(None), incoming.c[SEQUENCE] >= stored_seq
     )
     names = [col.name for col in source.selected_columns]
-    winners = sa.Table(
-        f"{stage.name}_winners",
-        sa.MetaData(),
-        *[sa.Column(col.name, col.type, quote=True) for col in source.selected_columns],
-        prefixes=["TEMPORARY"],
-        quote=True,
+    winners = temporary_table(
+        f"{stage.name}_winners", [(col.name, col.type) for col in source.selected_columns]
     )
     winners.create(conn)
     conn.execute(
