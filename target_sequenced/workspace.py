@@ -52,6 +52,11 @@ class Workspace:
             # Rows carry their arrival (the input line): no query here needs
             # DuckDB to keep insertion order, and it parallelises better without.
             self._con.execute("SET preserve_insertion_order = false").fetchall()
+            # Filter pushdown copies the parse query's WHERE (type and stream of
+            # each line) below its projection, so every line's JSON was parsed
+            # twice: once to filter, once to extract. Without it the query takes
+            # 0.28 s instead of 0.49 s on 200k records (bench scenario b).
+            self._con.execute("SET disabled_optimizers = 'filter_pushdown'").fetchall()
         return self._con
 
     def run(self, sql: str, parameters: object = None) -> list[tuple]:
