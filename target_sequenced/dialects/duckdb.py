@@ -54,10 +54,11 @@ def upsert(
     Not ``MERGE ... UPDATE``: DuckDB updates rows in place with one vector
     fetch per column per row whenever the row ids reach it out of order
     (duckdb/duckdb#11275), which happens whenever the planner probes with the
-    staged rows. Measured here, 100k versions into a table of 250k keys took
-    0.06 to 12.5 s per load under MERGE, depending on the plan, and 0.2 to
-    0.4 s as a delete and an insert. DuckDB has one writer per file, so the
-    winners gathered first are still the winners when they are applied.
+    staged rows. Measured here, 100k versions into tables of 250k to 500k
+    keys took from 0.06 s to over 10 s per load under MERGE, depending on the
+    plan, and 0.1 to 0.4 s as a delete and an insert. DuckDB has one writer
+    per file, so the winners gathered first are still the winners when they
+    are applied.
     """
     stored_seq = target.c[SEQUENCE]
     incoming = source.subquery()
