@@ -77,6 +77,20 @@ class Db:
             )
             return {row[0]: row[1].lower() for row in result}
 
+    def primary_key(self, table: str) -> list[str]:
+        """The table's primary key columns, in order, read from information_schema."""
+        query = sa.text(
+            "SELECT kcu.column_name FROM information_schema.table_constraints tc "
+            "JOIN information_schema.key_column_usage kcu "
+            "ON tc.constraint_name = kcu.constraint_name "
+            "AND tc.table_schema = kcu.table_schema AND tc.table_name = kcu.table_name "
+            "WHERE tc.constraint_type = 'PRIMARY KEY' "
+            "AND tc.table_schema = :s AND tc.table_name = :t "
+            "ORDER BY kcu.ordinal_position",
+        )
+        with self.engine.connect() as conn:
+            return list(conn.execute(query, {"s": self.schema, "t": table}).scalars())
+
     def tables(self) -> set[str]:
         with self.engine.connect() as conn:
             result = conn.execute(

@@ -28,7 +28,6 @@ import typing as t
 
 import psycopg
 import pytest
-import sqlalchemy as sa
 from singer_sdk.exceptions import MissingKeyPropertiesError, RecordsWithoutSchemaException
 from singer_sdk.singerlib.exceptions import InvalidInputLine
 from singer_sdk.testing import target_test_streams
@@ -174,20 +173,6 @@ def system_values(db: Db, table: str) -> list[dict]:
     return db.rows(table, order_by=f'"{SEQUENCE}"', columns=", ".join(sorted(SYSTEM_COLUMNS)))
 
 
-def primary_key(db: Db, table: str) -> list[str]:
-    query = sa.text(
-        "SELECT kcu.column_name FROM information_schema.table_constraints tc "
-        "JOIN information_schema.key_column_usage kcu "
-        "ON tc.constraint_name = kcu.constraint_name "
-        "AND tc.table_schema = kcu.table_schema AND tc.table_name = kcu.table_name "
-        "WHERE tc.constraint_type = 'PRIMARY KEY' "
-        "AND tc.table_schema = :schema AND tc.table_name = :table "
-        "ORDER BY kcu.ordinal_position",
-    )
-    with db.engine.connect() as conn:
-        return [row[0] for row in conn.execute(query, {"schema": db.schema, "table": table})]
-
-
 # -- running the SDK's templates ----------------------------------------------------
 
 
@@ -277,7 +262,7 @@ class CheckedArrayData(Checks, TargetArrayData):
         self.assert_states()
         self.assert_tables("test_array_data")
         assert user_columns(self.db, "test_array_data") == {"id": "integer", "fruits": "json"}
-        assert primary_key(self.db, "test_array_data") == ["id"]
+        assert self.db.primary_key("test_array_data") == ["id"]
         rows = self.assert_loaded("test_array_data", "test_array_data")
         assert [row["fruits"] for row in rows] == [
             ["apple", "orange", "pear"],
@@ -320,7 +305,7 @@ class CheckedCamelcaseComplexSchema(Checks, TargetCamelcaseComplexSchema):
         table = "forecasting_type_to_category"
         self.assert_tables(table)
         assert user_columns(self.db, table) == dict(CAMEL_COMPLEX_COLUMNS.values())
-        assert primary_key(self.db, table) == ["id"]
+        assert self.db.primary_key(table) == ["id"]
         assert table_rows(self.db, table) == []
 
 
@@ -331,7 +316,7 @@ class CheckedCamelcase(Checks, TargetCamelcaseTest):
             "id": "string",
             "client_name": "string",
         }
-        assert primary_key(self.db, "test_camelcase") == ["id"]
+        assert self.db.primary_key("test_camelcase") == ["id"]
         rows = self.assert_loaded(
             "TestCamelcase", "test_camelcase", {"Id": "id", "clientName": "client_name"}
         )
@@ -367,7 +352,7 @@ class CheckedDuplicateRecords(Checks, TargetDuplicateRecords):
     def validate(self) -> None:
         self.assert_states()
         self.assert_tables("test_duplicate_records")
-        assert primary_key(self.db, "test_duplicate_records") == ["id"]
+        assert self.db.primary_key("test_duplicate_records") == ["id"]
         rows = self.assert_loaded("test_duplicate_records", "test_duplicate_records")
         # id 2's last version (line 5) arrived before id 1's (line 6).
         assert rows == [{"id": 2, "metric": 20}, {"id": 1, "metric": 100}]
@@ -425,7 +410,7 @@ class CheckedNoPrimaryKeys(Checks, TargetNoPrimaryKeys):
     def validate(self) -> None:
         self.assert_states()
         self.assert_tables("test_no_pk")
-        assert primary_key(self.db, "test_no_pk") == []
+        assert self.db.primary_key("test_no_pk") == []
         rows = self.assert_loaded("test_no_pk", "test_no_pk")
         assert len(rows) == 3
 
@@ -449,7 +434,7 @@ class CheckedPrimaryKeyUpdates(Checks, TargetPrimaryKeyUpdates):
         # stream declares no key, so both records are kept and no key is built.
         assert all("key_properties" not in m for m in self.messages if m["type"] == "SCHEMA")
         self.assert_tables("example_stream")
-        assert primary_key(self.db, "example_stream") == []
+        assert self.db.primary_key("example_stream") == []
         rows = self.assert_loaded("example_stream", "example_stream")
         assert [row["name"] for row in rows] == ["Alice", "Bob"]
 
@@ -497,7 +482,7 @@ class CheckedSchemaNoProperties(Checks, TargetSchemaNoProperties):
         self.assert_tables(*tables)
         for table in tables:
             assert user_columns(self.db, table) == {"object_store": "json"}
-            assert primary_key(self.db, table) == []
+            assert self.db.primary_key(table) == []
             assert len(self.assert_loaded(table, table)) == 2
 
 
@@ -528,7 +513,7 @@ class CheckedSpecialCharsInAttributes(Checks, TargetSpecialCharsInAttributes):
         table = "test_special_chars_in_attributes"
         self.assert_tables(table)
         assert user_columns(self.db, table) == {"_id": "string", "d": "json"}
-        assert primary_key(self.db, table) == ["_id"]
+        assert self.db.primary_key(table) == ["_id"]
         rows = self.assert_loaded("test:SpecialChars!in?attributes", table)
         assert rows == [
             {

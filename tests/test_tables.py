@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-import sqlalchemy as sa
 
 from tests.helpers import Db, lines, record, run_target, schema
 
@@ -30,24 +29,7 @@ def test_table_has_key_as_primary_key_and_system_columns(db: Db) -> None:
     assert types["_sdc_table_version"] == "bigint"
     for name in ("_sdc_received_at", "_sdc_batched_at", "_sdc_extracted_at", "_sdc_deleted_at"):
         assert types[name] == "timestamp with time zone"
-    with db.engine.connect() as conn:
-        pk = (
-            conn.execute(
-                sa.text(
-                    "SELECT kcu.column_name FROM information_schema.table_constraints tc "
-                    "JOIN information_schema.key_column_usage kcu "
-                    "ON tc.constraint_name = kcu.constraint_name "
-                    "AND tc.table_name = kcu.table_name "
-                    "AND tc.table_schema = kcu.table_schema "
-                    "WHERE tc.constraint_type = 'PRIMARY KEY' AND tc.table_schema = :s "
-                    "AND tc.table_name = 't'",
-                ),
-                {"s": db.schema},
-            )
-            .scalars()
-            .all()
-        )
-    assert pk == ["id"]
+    assert db.primary_key("t") == ["id"]
 
 
 def test_system_columns_hold_message_metadata(db: Db) -> None:
