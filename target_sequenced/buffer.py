@@ -101,7 +101,7 @@ class FastBuffer:
         return True
 
     def take(self) -> pa.Table:
-        """The rows a load writes (one per key when keyed), and empty the buffer."""
+        """The rows a load writes (one per key when keyed); the buffer is left empty."""
         names = ", ".join(self._q(c.name) for c in self.columns)
         seq = self._q(SEQUENCE)
         if self.keyed:
@@ -121,7 +121,10 @@ class FastBuffer:
         else:
             sql = f"SELECT {names} FROM {self._table} ORDER BY _arrival"
         table = self.workspace.con.sql(sql).to_arrow_table()
-        self.workspace.run(f"DELETE FROM {self._table}")
+        # Dropped, not emptied: after DELETE, DuckDB kept the in-memory table's
+        # blocks (13 to 27 MiB on bench scenario d) while the load ran; the next
+        # run creates the table again. Peak RSS on d 500k: 301 -> 282 MiB.
+        self.drop()
         self._rows = 0
         return table
 
