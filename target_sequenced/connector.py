@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import Insert as PgInsert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
+from target_sequenced import memory
 from target_sequenced.arrow import ARROW_TYPES
 from target_sequenced.columns import (
     BATCHED_AT,
@@ -40,6 +41,16 @@ if t.TYPE_CHECKING:
 
     from target_sequenced.dialects.base import DialectCapabilities
     from target_sequenced.stats import StreamStats
+
+T = t.TypeVar("T")
+
+
+def _driver_error(exc: BaseException) -> BaseException:
+    """The driver's own error inside an SQLAlchemy wrapper, or ``exc`` itself."""
+    if isinstance(exc, sa.exc.DBAPIError) and exc.orig is not None:
+        return exc.orig
+    return exc
+
 
 TOMBSTONES = "_sdc_tombstones"
 KEY_TEXT = "_sdc_key"
@@ -80,12 +91,25 @@ class LoadResult:
 class Destination:
     """A database reached through SQLAlchemy, and the schema the tables live in."""
 
-    def __init__(self, url: str, schema: str | None, logger: logging.Logger) -> None:
-        """Nothing connects until the first statement."""
+    def __init__(
+        self,
+        url: str,
+        schema: str | None,
+        logger: logging.Logger,
+        *,
+        memory_start: int | None = None,
+    ) -> None:
+        """Nothing connects until the first statement.
+
+        ``memory_start``: bytes the memory limit starts at, where the database
+        has one we may set (default :data:`target_sequenced.memory.START`).
+        """
         self.url = sa.engine.make_url(url)
         self.caps: DialectCapabilities = capabilities_for(self.url.get_backend_name())
         self.schema = schema or self.caps.default_schema
         self.logger = logger
+        start = memory.START if memory_start is None else memory_start
+        self.memory = memory.MemoryLimit(self.caps, self.url, start)
         self._engine: Engine | None = None
         self._schema_ready = False
 
@@ -94,7 +118,65 @@ class Destination:
         """The engine, created on first use (one connection is enough)."""
         if self._engine is None:
             self._engine = sa.create_engine(self.url, poolclass=sa.pool.SingletonThreadPool)
+            if not self.memory.pinned:
+                sa.event.listen(self._engine, "connect", self.memory.on_connect)
         return self._engine
+
+    def _transaction(self, work: t.Callable[[Connection], T]) -> T:
+        """Run ``work`` in one transaction, again if the memory limit we set was too small.
+
+        The database refused the work for want of memory and nothing of it was
+        committed (:mod:`target_sequenced.memory`): reconnect with twice the
+        limit and run it again. A limit from the URL is never raised.
+        """
+        while True:
+            try:
+                with self.engine.begin() as conn:
+                    return work(conn)
+            except self._load_errors as exc:  # noqa: PERF203 (one retry per transaction, rare)
+                reason = self._out_of_memory(exc)
+                if reason is None:
+                    raise
+                was = self.memory.describe()
+                if not self.memory.grow():
+                    raise
+                self.logger.warning(
+                    "The database ran out of its memory limit (%s); nothing was committed. "
+                    "Reconnecting with %s and running the transaction again. Error: %s",
+                    was,
+                    self.memory.describe(),
+                    str(reason).splitlines()[0],
+                )
+                self._discard_engine()
+
+    def _out_of_memory(self, exc: BaseException) -> BaseException | None:
+        """The out-of-memory error behind ``exc``, if any.
+
+        Also found among the errors ``exc`` happened during: once a statement
+        runs out of memory, the clean-up that follows it in the same
+        transaction (unregistering a scan, say) fails with "transaction is
+        aborted", and that is the error that reaches us.
+        """
+        seen: set[int] = set()
+        todo: list[BaseException | None] = [exc]
+        while todo:
+            err = todo.pop()
+            if err is None or id(err) in seen:
+                continue
+            seen.add(id(err))
+            if self.caps.is_out_of_memory(err):
+                return err
+            todo += [_driver_error(err), err.__cause__, err.__context__]
+        return None
+
+    def _discard_engine(self) -> None:
+        """Close the connections of a database that may be invalid; errors on close are moot."""
+        engine, self._engine = self._engine, None
+        if engine is not None:
+            try:
+                engine.dispose()
+            except self._load_errors as exc:
+                self.logger.debug("Closing the destination after an error: %s", exc)
 
     def dispose(self) -> None:
         """Close every connection."""
@@ -154,29 +236,36 @@ class Destination:
         table holds wider than the plan keeps its wider kind, and values are
         converted to it.
         """
-        with self.engine.begin() as conn:
-            if not self._schema_ready:
-                conn.execute(sa.schema.CreateSchema(self.schema, if_not_exists=True))
-                self._schema_ready = True
-            existing, existing_key = self._existing(conn, plan.name)
-            want_key = list(plan.key) if plan.unique_key else []
-            if not existing:
-                self._table(plan.name, plan.columns, want_key).create(conn)
-                return plan.columns
-            stored: list[Column] = []
-            for col in plan.columns:
-                have = existing.get(col.name)
-                if have is None:
-                    self._add_column(conn, plan.name, col)
-                    stored.append(col)
-                    continue
-                kind = widen(have, col.kind)
-                if kind is not have:
-                    self._alter_type(conn, plan.name, col.name, kind)
-                stored.append(Column(col.name, kind, col.prop))
-            if existing_key != want_key:
-                self._rebuild_key(conn, plan.name, want_key)
-            return tuple(stored)
+        try:
+            stored = self._transaction(lambda conn: self._prepare(conn, plan))
+        except self._load_errors as exc:
+            msg = f"table '{plan.name}': preparing the table was rolled back: {_driver_error(exc)}"
+            raise DestinationError(msg) from exc
+        self._schema_ready = True
+        return stored
+
+    def _prepare(self, conn: Connection, plan: TablePlan) -> tuple[Column, ...]:
+        if not self._schema_ready:
+            conn.execute(sa.schema.CreateSchema(self.schema, if_not_exists=True))
+        existing, existing_key = self._existing(conn, plan.name)
+        want_key = list(plan.key) if plan.unique_key else []
+        if not existing:
+            self._table(plan.name, plan.columns, want_key).create(conn)
+            return plan.columns
+        stored: list[Column] = []
+        for col in plan.columns:
+            have = existing.get(col.name)
+            if have is None:
+                self._add_column(conn, plan.name, col)
+                stored.append(col)
+                continue
+            kind = widen(have, col.kind)
+            if kind is not have:
+                self._alter_type(conn, plan.name, col.name, kind)
+            stored.append(Column(col.name, kind, col.prop))
+        if existing_key != want_key:
+            self._rebuild_key(conn, plan.name, want_key)
+        return tuple(stored)
 
     def _add_column(self, conn: Connection, table: str, col: Column) -> None:
         self.logger.info("Adding column %s.%s (%s)", table, col.name, col.kind.value)
@@ -261,22 +350,26 @@ class Destination:
             key_text = pa.array([to_json_text(list(values)) for values in keys], pa.string())
             rows = rows.append_column(KEY_TEXT, key_text)
             stage_columns = (*columns, Column(KEY_TEXT, Kind.STRING, KEY_TEXT))
+
+        def work(conn: Connection) -> LoadResult:
+            if replace_all:
+                conn.execute(target.delete())
+                if tombstones:
+                    self._forget_tombstones(conn, plan)
+            stage = self._stage(conn, stage_columns, rows)
+            source = sa.select(*[stage.c[col.name] for col in columns])
+            if not plan.unique_key:
+                staged = rows.num_rows
+                result = self._append(conn, target, source, staged, hard_delete=hard_delete)
+            else:
+                result = self._upsert(conn, target, stage, source, plan, tombstones=tombstones)
+            stage.drop(conn)
+            return result
+
         try:
-            with self.engine.begin() as conn:
-                if replace_all:
-                    conn.execute(target.delete())
-                    if tombstones:
-                        self._forget_tombstones(conn, plan)
-                stage = self._stage(conn, stage_columns, rows)
-                source = sa.select(*[stage.c[col.name] for col in columns])
-                if not plan.unique_key:
-                    staged = rows.num_rows
-                    result = self._append(conn, target, source, staged, hard_delete=hard_delete)
-                else:
-                    result = self._upsert(conn, target, stage, source, plan, tombstones=tombstones)
-                stage.drop(conn)
+            result = self._transaction(work)
         except self._load_errors as exc:
-            reason = exc.orig if isinstance(exc, sa.exc.DBAPIError) else exc
+            reason = _driver_error(exc)
             msg = f"table '{plan.name}': the load of {rows.num_rows} rows was rolled back: {reason}"
             raise DestinationError(msg) from exc
         stats.inserted += result.inserted
@@ -447,7 +540,8 @@ class Destination:
         target = self._table(plan.name, columns, [])
         stored = target.c[TABLE_VERSION]
         older = sa.or_(stored.is_(None), stored < version)
-        with self.engine.begin() as conn:
+
+        def work(conn: Connection) -> int:
             if hard_delete:
                 if plan.unique_key:
                     self._bury_rows(conn, target, plan, older)
@@ -459,4 +553,6 @@ class Destination:
                     .where(older, target.c[DELETED_AT].is_(None))
                     .values({DELETED_AT: now}),
                 )
-        return int(result.rowcount or 0)
+            return int(result.rowcount or 0)
+
+        return self._transaction(work)

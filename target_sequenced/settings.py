@@ -26,7 +26,10 @@ CONFIG_SCHEMA = th.PropertiesList(
             f"`{DEFAULT_DATABASE_FILE}` in the working directory) or a PostgreSQL "
             "server (`postgresql+psycopg://user:password@host:5432/database`). "
             "DuckDB settings can follow the path, e.g. "
-            "`duckdb:///file.duckdb?memory_limit=128MB` to cap its cache."
+            "`duckdb:///file.duckdb?memory_limit=1GB&threads=2`. Without a `memory_limit` "
+            "there, DuckDB starts at 64 MiB and the limit doubles whenever a load needs "
+            "more (that load is rolled back and run again); a `memory_limit` in the URL "
+            "is kept as given."
         ),
         secret=False,
     ),

@@ -59,6 +59,12 @@ class DialectCapabilities:
     """
     driver_errors: tuple[type[Exception], ...] = ()
     """Errors the driver raises outside SQLAlchemy (bulk loads on the raw connection)."""
+    memory_limit_settings: tuple[str, ...] = ()
+    """Names of the setting that caps the database's memory in this process, the
+    one we set first (DuckDB's ``memory_limit``); empty when the database runs
+    elsewhere. See :mod:`target_sequenced.memory`."""
+    is_out_of_memory: t.Callable[[BaseException], bool] = lambda _exc: False
+    """Whether a driver error means the database needed more than its memory limit."""
 
     def kind_of_type_name(self, data_type: str) -> Kind:
         """Kind of an existing column; types we did not create are read as text."""

@@ -93,6 +93,29 @@ def upsert(
     return int(written), int(deletes)
 
 
+_OUT_OF_MEMORY = ("Out of Memory", "could not allocate", "failed to allocate", "failed to pin")
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """Whether DuckDB refused work for want of memory under its limit.
+
+    Besides ``OutOfMemoryException`` (a statement), a commit that cannot
+    allocate fails as a ``TransactionException``, and a checkpoint that cannot
+    invalidates the database: every later statement raises ``FatalException``
+    naming the original error. In every case the transaction that raised did
+    not commit (``CommitTransaction`` in DuckDB's
+    ``duck_transaction_manager.cpp``: a failed commit is rolled back, and a
+    commit whose checkpoint fails either returned success, its changes in the
+    WAL, or skipped the WAL and reports the error), and only a new instance
+    can run the next statement.
+    """
+    if isinstance(exc, duckdb.OutOfMemoryException):
+        return True
+    if isinstance(exc, (duckdb.TransactionException, duckdb.FatalException)):
+        return any(marker in str(exc) for marker in _OUT_OF_MEMORY)
+    return False
+
+
 CAPABILITIES = DialectCapabilities(
     name="duckdb",
     default_schema="main",
@@ -123,4 +146,6 @@ CAPABILITIES = DialectCapabilities(
     copy_rows=copy_rows,
     upsert=upsert,
     driver_errors=(duckdb.Error, pa.ArrowException),
+    memory_limit_settings=("memory_limit", "max_memory"),
+    is_out_of_memory=is_out_of_memory,
 )

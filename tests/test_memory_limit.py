@@ -1,0 +1,162 @@
+"""DuckDB's memory limit: small at first, raised when a load needs more (target_sequenced.memory).
+
+Real DuckDB files and real out-of-memory errors: the limits here are set so
+small that DuckDB refuses the work.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import typing as t
+
+import duckdb
+import pytest
+import sqlalchemy as sa
+
+from target_sequenced import memory
+from target_sequenced.connector import Destination
+from target_sequenced.dialects.duckdb import is_out_of_memory
+from target_sequenced.exceptions import DestinationError
+
+from .helpers import lines, record, run_target_failing, run_target_with_stats, schema, state
+
+if t.TYPE_CHECKING:
+    from pathlib import Path
+
+PROPS = {"id": {"type": "integer"}, "name": {"type": "string"}}
+RETRY = "ran out of its memory limit"
+
+
+def versions(count: int, keys: int, seed: int) -> tuple[list[dict], dict[int, tuple[int, str]]]:
+    """Shuffled versions of ``keys`` keys, and the winner of each (greatest sequence)."""
+    rng = random.Random(seed)
+    order = list(range(count))
+    rng.shuffle(order)
+    best: dict[int, tuple[int, str]] = {}
+    recs = []
+    for seq in order:
+        key, name = seq % keys, f"{seq:06d}-" + "x" * 200
+        recs.append({"id": key, "name": name, "_sdc_sequence": seq})
+        if key not in best or seq > best[key][0]:
+            best[key] = (seq, name)
+    return recs, best
+
+
+def stored(path: Path) -> dict[int, tuple[int, str]]:
+    with duckdb.connect(str(path)) as con:
+        rows = con.execute("SELECT id, _sdc_sequence, name FROM t").fetchall()
+    assert len(rows) == len({row[0] for row in rows}), "one row per key"
+    return {key: (seq, name) for key, seq, name in rows}
+
+
+def applied_limit(destination: Destination) -> int:
+    with destination.engine.connect() as conn:
+        value = conn.exec_driver_sql("SELECT current_setting('memory_limit')").scalar()
+    return memory.parse_size(str(value))
+
+
+def duckdb_default_limit() -> int:
+    with duckdb.connect() as con:
+        [(value,)] = con.execute("SELECT current_setting('memory_limit')").fetchall()
+    return memory.parse_size(str(value))
+
+
+def test_duckdb_starts_under_a_small_memory_limit(tmp_path: Path) -> None:
+    destination = Destination(f"duckdb:///{tmp_path / 'a.duckdb'}", None, logging.getLogger("t"))
+    try:
+        assert applied_limit(destination) == memory.START == 64 * 2**20
+    finally:
+        destination.dispose()
+    assert duckdb_default_limit() > memory.START
+
+
+def test_a_load_that_needs_more_memory_runs_again_under_a_larger_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Rolled back, reconnected with twice the limit, loaded whole; STATE after the commit."""
+    monkeypatch.setattr(memory, "START", 2**20)
+    path = tmp_path / "grow.duckdb"
+    recs, best = versions(6000, 1500, seed=3)
+    text = lines(schema("t", PROPS), *[record("t", r) for r in recs], state({"done": 1}))
+    with caplog.at_level(logging.WARNING):
+        states, stats = run_target_with_stats({"sqlalchemy_url": f"duckdb:///{path}"}, text)
+    retries = [r.getMessage() for r in caplog.records if RETRY in r.getMessage()]
+    assert retries, "the limit was expected to be too small at first"
+    assert "(1 MiB)" in retries[0]
+    assert "2 MiB" in retries[0]
+    assert stored(path) == best
+    assert states == [{"done": 1}]
+    assert stats["t"]["inserted"] == len(best)
+
+
+def test_growth_stops_at_the_database_default(tmp_path: Path) -> None:
+    """A start above DuckDB's own default leaves the default, and nothing grows past it."""
+    destination = Destination(
+        f"duckdb:///{tmp_path / 'c.duckdb'}",
+        None,
+        logging.getLogger("t"),
+        memory_start=2**60,
+    )
+    try:
+        assert applied_limit(destination) == duckdb_default_limit()
+        assert destination.memory.grow() is False
+    finally:
+        destination.dispose()
+
+
+def test_a_memory_limit_from_the_url_is_never_raised(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The user's cap holds: the load fails, rolled back, and what was committed stays."""
+    path = tmp_path / "pinned.duckdb"
+    url = f"duckdb:///{path}?memory_limit=4MB"
+    first = lines(schema("t", PROPS), record("t", {"id": 1, "name": "a", "_sdc_sequence": 1}))
+    run_target_with_stats({"sqlalchemy_url": url}, first + lines(state({"run": 1})))
+    recs, _ = versions(40000, 10000, seed=4)
+    text = lines(schema("t", PROPS), *[record("t", r) for r in recs], state({"run": 2}))
+    with caplog.at_level(logging.WARNING):
+        error, states = run_target_failing({"sqlalchemy_url": url}, text)
+    assert isinstance(error, DestinationError)
+    assert "table 't'" in str(error)
+    assert "rolled back" in str(error)
+    assert "Out of Memory" in str(error)
+    assert states == []
+    assert not [r for r in caplog.records if RETRY in r.getMessage()]
+    assert stored(path) == {1: (1, "a")}
+
+
+def test_duckdb_out_of_memory_errors_are_recognised(tmp_path: Path) -> None:
+    """Whatever DuckDB raises when work does not fit (a statement, a commit) counts, others not."""
+    con = duckdb.connect(str(tmp_path / "d.duckdb"), config={"memory_limit": "1MB"})
+    con.execute("CREATE TABLE t (id BIGINT, s VARCHAR)")
+    with pytest.raises(duckdb.Error) as refused:
+        con.execute("INSERT INTO t SELECT i, repeat('x', 1000) || i FROM range(100000) r(i)")
+    assert is_out_of_memory(refused.value)
+    with pytest.raises(duckdb.Error) as other:
+        con.execute("SELECT * FROM no_such_table")
+    assert not is_out_of_memory(other.value)
+    con.close()
+    wrapped = sa.exc.OperationalError("INSERT", {}, refused.value)
+    assert not is_out_of_memory(wrapped), "the connector unwraps SQLAlchemy's errors first"
+
+
+@pytest.mark.parametrize(
+    ("text", "size"),
+    [
+        ("18.8 GiB", int(18.8 * 2**30)),
+        ("64.0 MiB", 64 * 2**20),
+        ("976.5 KiB", int(976.5 * 2**10)),
+        ("64MB", 64 * 10**6),
+        ("1000 bytes", 1000),
+        ("0 bytes", 0),
+        ("12345", 12345),
+    ],
+)
+def test_sizes_as_databases_print_them(text: str, size: int) -> None:
+    assert memory.parse_size(text) == size
+
+
+def test_a_size_that_is_not_one_is_refused() -> None:
+    with pytest.raises(ValueError, match="not a size"):
+        memory.parse_size("lots")
