@@ -339,9 +339,9 @@ class Destination:
         buffer.
         """
         target = self._table(plan.name, columns, plan.key if plan.unique_key else [])
-        batched_at = pa.nulls(rows.num_rows, ARROW_TYPES[Kind.TIMESTAMP]).fill_null(
-            dt.datetime.now(tz=dt.timezone.utc),
-        )
+        # pa.repeat, not nulls().fill_null(): that imports pyarrow.compute (30 ms, 8 MiB).
+        now = pa.scalar(dt.datetime.now(tz=dt.timezone.utc), ARROW_TYPES[Kind.TIMESTAMP])
+        batched_at = pa.repeat(now, rows.num_rows)
         rows = rows.set_column(rows.column_names.index(BATCHED_AT), BATCHED_AT, batched_at)
         tombstones = hard_delete and plan.unique_key
         stage_columns = columns
