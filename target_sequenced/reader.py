@@ -19,6 +19,7 @@ from collections import Counter, defaultdict
 
 import pyarrow as pa
 from singer_sdk.singerlib.encoding import SimpleSingerReader
+from singer_sdk.singerlib.exceptions import InvalidInputLine
 
 from target_sequenced.exceptions import InputError, PayloadError
 from target_sequenced.translate import Translator, shape_of
@@ -128,7 +129,11 @@ class LineReader(SimpleSingerReader):
         self._current_message = text
         if not text.strip():
             return
-        value: t.Any = self.deserialize_json(text)
+        try:
+            value: t.Any = self.deserialize_json(text)
+        except InvalidInputLine as exc:
+            msg = f"input line {number}: {exc}"
+            raise InvalidInputLine(msg) from exc
         shape = shape_of(value)
         if shape == "singer":
             self._dispatch_message(value, number, callbacks, stats)
