@@ -15,6 +15,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from target_sequenced.cli import exit_status
 from target_sequenced.connector import Destination
 from tests.helpers import Db, lines, record, run_target, schema, state
 
@@ -231,3 +232,36 @@ def test_duckdb_settings_in_the_url_reach_the_database(tmp_path: Path) -> None:
     run_target({"sqlalchemy_url": url}, text)
     with duckdb.connect(str(path)) as con:
         assert con.execute("SELECT id, name, _sdc_sequence FROM t").fetchall() == [(1, "a", 2)]
+
+
+def test_the_command_exits_with_its_status_and_all_of_its_output(tmp_path: Path) -> None:
+    """The quick exit (cli.py) keeps the CLI's status and loses no output."""
+    big = {"cursor": 299, "seen": ["x" * 100] * 2000}  # 200 kB: more than any buffer
+    msgs = [schema("t", {"id": {"type": "integer"}})]
+    msgs += [record("t", {"id": i % 7, "_sdc_sequence": i}) for i in range(300)]
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"sqlalchemy_url": f"duckdb:///{tmp_path / 'q.duckdb'}"}))
+    done = run_cli(["--config", str(config)], stdin=lines(*msgs, state(big)))
+    assert done.returncode == 0, done.stderr
+    assert [json.loads(line) for line in done.stdout.splitlines()] == [big]
+    with duckdb.connect(str(tmp_path / "q.duckdb")) as con:
+        assert con.execute("SELECT count(*), max(_sdc_sequence) FROM t").fetchall() == [(7, 299)]
+    config.write_text(json.dumps({"load_method": "nope"}))
+    refused = run_cli(["--config", str(config)])  # the SDK exits with status 1
+    assert refused.returncode == 1, refused.stderr
+    assert "load_method: 'nope' is not one of" in refused.stderr
+    assert run_cli(["--no-such-option"]).returncode == 2  # click's usage error
+
+
+def test_a_line_that_is_not_json_is_named(tmp_path: Path) -> None:
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"sqlalchemy_url": f"duckdb:///{tmp_path / 'j.duckdb'}"}))
+    text = lines(schema("t", {"id": {"type": "integer"}}), record("t", {"id": 1})) + "not json\n"
+    failed = run_cli(["--config", str(config)], stdin=text)
+    assert failed.returncode == 1, failed.stderr
+    assert "InvalidInputLine: input line 3: Unable to parse line as JSON: not json" in failed.stderr
+
+
+@pytest.mark.parametrize(("code", "status"), [(None, 0), (0, 0), (3, 3), (256, 0), ("bye", 1)])
+def test_exit_status_as_python_gives_it(code: object, status: int) -> None:
+    assert exit_status(code) == status
