@@ -90,6 +90,66 @@ def test_a_load_that_needs_more_memory_runs_again_under_a_larger_limit(
     assert stats["t"]["inserted"] == len(best)
 
 
+def test_every_kind_of_transaction_survives_the_retry(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Schema changes, hard deletes (tombstones) and ACTIVATE_VERSION under a 1 MiB start.
+
+    The same input loaded under the default limit is the reference: both
+    tables and both STATE lists must be equal, across two runs.
+    """
+    props2 = {**PROPS, "extra": {"type": ["integer", "null"]}}
+    recs, _ = versions(3000, 500, seed=5)
+    deletes = [
+        record(
+            "t", {"id": k, "_sdc_sequence": 10**6 + k, "_sdc_deleted_at": "2024-01-01T00:00:00Z"}
+        )
+        for k in range(0, 500, 7)
+    ]
+    late = [
+        record("t", {"id": k, "name": "late", "extra": k, "_sdc_sequence": 2 * 10**6}, version=2)
+        for k in range(50)
+    ]
+    runs = [
+        lines(
+            schema("t", PROPS),
+            {"type": "ACTIVATE_VERSION", "stream": "t", "version": 1},
+            *[record("t", r, version=1) for r in recs],
+            *deletes,
+            state({"run": 1}),
+        ),
+        lines(
+            schema("t", props2),
+            {"type": "ACTIVATE_VERSION", "stream": "t", "version": 2},
+            *[record("t", r, version=2) for r in recs[:1000]],
+            *late,
+            {"type": "ACTIVATE_VERSION", "stream": "t", "version": 2},
+            state({"run": 2}),
+        ),
+    ]
+
+    def load(name: str) -> tuple[list[tuple], list[dict]]:
+        config = {"sqlalchemy_url": f"duckdb:///{tmp_path / name}", "hard_delete": True}
+        states = [s for text in runs for s in run_target_with_stats(config, text)[0]]
+        with duckdb.connect(str(tmp_path / name)) as con:
+            rows = con.execute(
+                "SELECT id, name, extra, _sdc_sequence, _sdc_table_version FROM t ORDER BY id"
+            ).fetchall()
+            tombs = con.execute("SELECT count(*) FROM _sdc_tombstones").fetchall()
+        return rows + tombs, states
+
+    reference = load("reference.duckdb")
+    assert not [r for r in caplog.records if RETRY in r.getMessage()]
+    monkeypatch.setattr(memory, "START", 2**20)
+    with caplog.at_level(logging.WARNING):
+        assert load("small.duckdb") == reference
+    assert [r for r in caplog.records if RETRY in r.getMessage()]
+    rows, states = reference
+    assert states == [{"run": 1}, {"run": 2}]
+    assert [row[:3] for row in rows[:-1] if row[1] == "late"] == [(k, "late", k) for k in range(50)]
+    assert rows[-1][0] > 0, "hard deletes left tombstones"
+
+
 def test_growth_stops_at_the_database_default(tmp_path: Path) -> None:
     """A start above DuckDB's own default leaves the default, and nothing grows past it."""
     destination = Destination(
