@@ -52,6 +52,11 @@ def _driver_error(exc: BaseException) -> BaseException:
     return exc
 
 
+def _rolled_back(table: str, what: str, exc: BaseException) -> DestinationError:
+    """The error for a transaction the database refused, naming the table and its reason."""
+    return DestinationError(f"table '{table}': {what} was rolled back: {_driver_error(exc)}")
+
+
 TOMBSTONES = "_sdc_tombstones"
 KEY_TEXT = "_sdc_key"
 
@@ -118,7 +123,7 @@ class Destination:
         """The engine, created on first use (one connection is enough)."""
         if self._engine is None:
             self._engine = sa.create_engine(self.url, poolclass=sa.pool.SingletonThreadPool)
-            if not self.memory.pinned:
+            if self.memory.bytes is not None:
                 sa.event.listen(self._engine, "connect", self.memory.on_connect)
         return self._engine
 
@@ -171,18 +176,16 @@ class Destination:
 
     def _discard_engine(self) -> None:
         """Close the connections of a database that may be invalid; errors on close are moot."""
-        engine, self._engine = self._engine, None
-        if engine is not None:
-            try:
-                engine.dispose()
-            except self._load_errors as exc:
-                self.logger.debug("Closing the destination after an error: %s", exc)
+        try:
+            self.dispose()
+        except self._load_errors as exc:
+            self.logger.debug("Closing the destination after an error: %s", exc)
 
     def dispose(self) -> None:
-        """Close every connection."""
-        if self._engine is not None:
-            self._engine.dispose()
-            self._engine = None
+        """Close every connection; the next statement connects again."""
+        engine, self._engine = self._engine, None
+        if engine is not None:
+            engine.dispose()
 
     # -- DDL -----------------------------------------------------------------
 
@@ -239,8 +242,7 @@ class Destination:
         try:
             stored = self._transaction(lambda conn: self._prepare(conn, plan))
         except self._load_errors as exc:
-            msg = f"table '{plan.name}': preparing the table was rolled back: {_driver_error(exc)}"
-            raise DestinationError(msg) from exc
+            raise _rolled_back(plan.name, "preparing the table", exc) from exc
         self._schema_ready = True
         return stored
 
@@ -369,9 +371,7 @@ class Destination:
         try:
             result = self._transaction(work)
         except self._load_errors as exc:
-            reason = _driver_error(exc)
-            msg = f"table '{plan.name}': the load of {rows.num_rows} rows was rolled back: {reason}"
-            raise DestinationError(msg) from exc
+            raise _rolled_back(plan.name, f"the load of {rows.num_rows} rows", exc) from exc
         stats.inserted += result.inserted
         stats.updated += result.updated
         stats.stale += result.stale

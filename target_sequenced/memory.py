@@ -47,23 +47,28 @@ class MemoryLimit:
     def __init__(self, caps: DialectCapabilities, url: URL, start: int = START) -> None:
         """Ours to set unless the dialect has no such setting or the URL sets one."""
         names = caps.memory_limit_settings
-        self.setting = names[0] if names else None
-        self.pinned = not names or any(name in url.query for name in names)
-        self.bytes: int | None = None if self.pinned else start
-        """The limit applied at the next connection; None: the database's default."""
+        ours = bool(names) and not any(name in url.query for name in names)
+        self.setting = names[0] if names else ""
+        self.bytes: int | None = start if ours else None
+        """The limit applied at the next connection; None: not ours to set, or
+        the database's default."""
         self._default: int | None = None
+
+    def _stop_at_default(self) -> None:
+        if self.bytes is not None and self._default is not None and self.bytes >= self._default:
+            self.bytes = None
 
     def on_connect(self, dbapi_connection: t.Any, _record: object = None) -> None:  # noqa: ANN401
         """Apply the limit to a new connection (an SQLAlchemy ``connect`` listener)."""
-        if self.bytes is None or self.setting is None:
+        if self.bytes is None:
             return
         if self._default is None:
             [(value,)] = dbapi_connection.execute(
                 f"SELECT current_setting('{self.setting}')",
             ).fetchall()
             self._default = parse_size(str(value))
-        if self.bytes >= self._default:
-            self.bytes = None
+        self._stop_at_default()
+        if self.bytes is None:
             return
         dbapi_connection.execute(f"SET {self.setting} = '{self.bytes:d}B'").fetchall()
 
@@ -72,8 +77,7 @@ class MemoryLimit:
         if self.bytes is None:
             return False
         self.bytes *= 2
-        if self._default is not None and self.bytes >= self._default:
-            self.bytes = None
+        self._stop_at_default()
         return True
 
     def describe(self) -> str:
