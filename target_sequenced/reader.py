@@ -17,66 +17,17 @@ import logging
 import typing as t
 from collections import Counter, defaultdict
 
-import pyarrow as pa
 from singer_sdk.singerlib.encoding import SimpleSingerReader
 from singer_sdk.singerlib.exceptions import InvalidInputLine
 
+from target_sequenced.chunks import Chunk, Segment, read_ahead
 from target_sequenced.exceptions import InputError, PayloadError
 from target_sequenced.translate import Translator, shape_of
-from target_sequenced.workspace import lines_to_arrow
 
 if t.TYPE_CHECKING:
     from target_sequenced.target import TargetSequenced
 
 logger = logging.getLogger("target-sequenced")
-
-CHUNK_BYTES = 4 * 2**20
-"""Input read per chunk; memory use grows with it, not with the input."""
-SCAN_ROWS = 512
-"""Lines per Arrow record batch of a chunk: DuckDB's unit of parallel work."""
-
-
-def read_chunks(source: t.IO[str], chunk_bytes: int = CHUNK_BYTES) -> t.Iterator[list[bytes]]:
-    """The input's lines, as bytes, a chunk at a time."""
-    binary = getattr(source, "buffer", None)
-    while True:
-        if binary is not None:
-            lines: list[bytes] = binary.readlines(chunk_bytes)
-        else:
-            lines = [line.encode() for line in source.readlines(chunk_bytes)]
-        if not lines:
-            return
-        yield lines
-
-
-_RECORD_PREFIXES = (b'{"type":"RECORD","stream":"', b'{"type": "RECORD", "stream": "')
-_STATE_PREFIXES = (b'{"type":"STATE",', b'{"type": "STATE", ')
-
-
-def record_prefix(line: bytes) -> bytes | None:
-    """A RECORD line's start through its stream name's closing quote, if written the usual way.
-
-    Only a hint: the bulk path checks ``type`` and ``stream`` of every line it
-    takes, and a line written otherwise simply goes the per-line way.
-    """
-    for prefix in _RECORD_PREFIXES:
-        if line.startswith(prefix):
-            end = line.find(b'"', len(prefix))
-            return line[: end + 1] if end > 0 else None
-    return None
-
-
-def prefix_stream(prefix: bytes, names: dict[bytes, str | None]) -> str | None:
-    """The stream a :func:`record_prefix` names (None if it is escaped), cached in ``names``."""
-    if prefix not in names:
-        raw = prefix[prefix.index(b'"stream"') :].split(b'"', 3)[3][:-1]
-        names[prefix] = None if b"\\" in raw else raw.decode()
-    return names[prefix]
-
-
-def is_state(line: bytes) -> bool:
-    """Whether a line is a STATE message written the usual way (a hint, as above)."""
-    return line.startswith(_STATE_PREFIXES)
 
 
 class LineReader(SimpleSingerReader):
@@ -104,12 +55,12 @@ class LineReader(SimpleSingerReader):
     ) -> t.Counter[str]:
         """Dispatch every line to its callback, as the SDK does, runs of records in bulk."""
         stats: dict[str, int] = defaultdict(int)
-        for lines in read_chunks(file_input or self.default_input):
-            base = self.line_number
-            if not self._process_chunk(lines, base, callbacks, stats):
-                for offset, line in enumerate(lines, start=1):
-                    self._dispatch(line, base + offset, callbacks, stats)
-            self.line_number = base + len(lines)
+        bulk = self.target is not None and self.target.fast_path_enabled
+        for chunk in read_ahead(file_input or self.default_input, bulk=bulk):
+            if not self._process_chunk(chunk, callbacks, stats):
+                for number, line in chunk.numbered():
+                    self._dispatch(line, number, callbacks, stats)
+            self.line_number = chunk.base + len(chunk)
         return Counter(**stats)
 
     def _dispatch(
@@ -198,80 +149,47 @@ class LineReader(SimpleSingerReader):
 
     def _process_chunk(
         self,
-        lines: list[bytes],
-        base: int,
+        chunk: Chunk,
         callbacks: dict[str, t.Callable[[dict], None]],
         stats: dict[str, int],
     ) -> bool:
         """Process a chunk with runs of records in bulk; False if it must go line by line."""
-        target = self.target
-        if target is None or not target.fast_path_enabled:
+        if self.target is None or chunk.table is None:
             return False
+        con = self.target.workspace.con
+        con.register("chunk", chunk.table)
         try:
-            chunk = pa.table(
-                {
-                    "line": pa.array(range(base + 1, base + len(lines) + 1), pa.int64()),
-                    "j": lines_to_arrow(lines),
-                },
-            )
-        except pa.ArrowException:
-            return False  # not UTF-8 somewhere: the per-line path names the line
-        # Several record batches, so that DuckDB scans them on every core.
-        chunk = pa.Table.from_batches(chunk.to_batches(max_chunksize=SCAN_ROWS))
-        con = target.workspace.con
-        con.register("chunk", chunk)
-        try:
-            self._walk(lines, base, callbacks, stats)
+            self._walk(chunk, callbacks, stats)
         finally:
             con.unregister("chunk")
         return True
 
     def _walk(
         self,
-        lines: list[bytes],
-        base: int,
+        chunk: Chunk,
         callbacks: dict[str, t.Callable[[dict], None]],
         stats: dict[str, int],
     ) -> None:
-        """Gather runs of RECORD lines by stream; dispatch everything else in order."""
+        """Load each segment's runs by stream, then its STATE lines, then the line that ends it."""
 
         def one(number: int) -> None:
-            self._dispatch(lines[number - base - 1], number, callbacks, stats)
+            self._dispatch(chunk.line(number), number, callbacks, stats)
 
-        stream_names: dict[bytes, str | None] = {}
-        run: dict[str, list[int]] = {}
-        states: list[int] = []
-        hot, hot_run = b"\x00", []  # the last stream's prefix: most lines start with it
-        for number, line in enumerate(lines, start=base + 1):
-            if line.startswith(hot):
-                hot_run.append(number)
-                continue
-            prefix = record_prefix(line)
-            stream = None if prefix is None else prefix_stream(prefix, stream_names)
-            if prefix is not None and stream is not None:
-                hot, hot_run = prefix, run.setdefault(stream, [])
-                hot_run.append(number)
-                continue
-            if is_state(line):
-                states.append(number)
-                continue
-            self._flush(run, states, one, stats)
-            run, states = {}, []
-            hot, hot_run = b"\x00", []
-            one(number)
-        self._flush(run, states, one, stats)
+        for segment in chunk.segments:
+            self._flush(segment, one, stats)
+            if segment.other is not None:
+                one(segment.other)
 
     def _flush(
         self,
-        run: dict[str, list[int]],
-        states: list[int],
+        segment: Segment,
         one: t.Callable[[int], None],
         stats: dict[str, int],
     ) -> None:
-        """Load a run's records by stream, then handle the STATE lines met inside it."""
+        """Load a segment's records by stream, then handle the STATE lines met among them."""
         if self.target is not None:
-            for stream, numbers in run.items():
+            for stream, numbers in segment.runs.items():
                 self.line_number = numbers[0]
                 stats["RECORD"] += self.target.process_record_run(stream, numbers, one)
-        for number in states:
+        for number in segment.states:
             one(number)

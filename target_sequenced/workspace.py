@@ -7,33 +7,9 @@ of in Python one record at a time. Nothing is created until first use.
 
 from __future__ import annotations
 
-import array
-import itertools
-import typing as t
 import uuid
 
 import duckdb
-import pyarrow as pa
-
-if t.TYPE_CHECKING:
-    from collections.abc import Sequence
-
-
-def lines_to_arrow(lines: Sequence[bytes]) -> pa.Array:
-    """The lines as one Arrow string array, without copying each line.
-
-    Raises ``pyarrow.ArrowInvalid`` when a line is not valid UTF-8.
-    """
-    data = b"".join(lines)
-    offsets = array.array("q", [0])
-    offsets.extend(itertools.accumulate(len(line) for line in lines))
-    strings = pa.Array.from_buffers(
-        pa.large_string(),
-        len(lines),
-        [None, pa.py_buffer(offsets), pa.py_buffer(data)],
-    )
-    strings.validate(full=True)
-    return strings
 
 
 class Workspace:
