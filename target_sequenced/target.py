@@ -84,12 +84,14 @@ class TargetSequenced(Target):
         self.overwritten: set[str] = set()
         # Sinks load one after another: loads of one run never race each other.
         self.max_parallelism = 1
-        self.workspace = Workspace()
-        self.workspace_dialect = DuckDBDialect()
         # Stream maps and flattening rewrite records in Python, one by one.
         self.fast_path_enabled = not (
             self.config.get("stream_maps") or self.config.get("flattening_enabled")
         )
+        self.workspace = Workspace()
+        if self.fast_path_enabled:
+            self.workspace.open_soon()
+        self.workspace_dialect = DuckDBDialect()
         if isinstance(self.message_reader, LineReader):
             self.message_reader.bind(self)
 
