@@ -209,7 +209,11 @@ class Destination:
         )
 
     def _existing(self, conn: Connection, name: str) -> tuple[dict[str, Kind], list[str]]:
-        """Columns (with kinds) and primary key of a table, from information_schema."""
+        """Columns (with kinds) and primary key of a table, from information_schema.
+
+        A table with no columns does not exist, and its key is not looked up:
+        that query took 4.5 ms on DuckDB, of a new table's 10 ms preparation.
+        """
         cols = sa.text(
             "SELECT column_name, data_type FROM information_schema.columns "
             "WHERE table_schema = :schema AND table_name = :table ORDER BY ordinal_position",
@@ -218,6 +222,8 @@ class Destination:
             row[0]: self.caps.kind_of_type_name(row[1])
             for row in conn.execute(cols, {"schema": self.schema, "table": name})
         }
+        if not kinds:
+            return kinds, []
         pk = sa.text(
             "SELECT kcu.column_name FROM information_schema.table_constraints tc "
             "JOIN information_schema.key_column_usage kcu "
@@ -358,15 +364,18 @@ class Destination:
                 conn.execute(target.delete())
                 if tombstones:
                     self._forget_tombstones(conn, plan)
-            stage = self._stage(conn, stage_columns, rows)
-            source = sa.select(*[stage.c[col.name] for col in columns])
-            if not plan.unique_key:
-                staged = rows.num_rows
-                result = self._append(conn, target, source, staged, hard_delete=hard_delete)
-            else:
-                result = self._upsert(conn, target, stage, source, plan, tombstones=tombstones)
-            stage.drop(conn)
-            return result
+            stage = temporary_table(
+                f"_sdc_stage_{uuid.uuid4().hex[:12]}",
+                [(col.name, self.caps.sql_types[col.kind]) for col in stage_columns],
+            )
+            with self.caps.stage_rows(conn, stage, rows, writable=tombstones):
+                source = sa.select(*[stage.c[col.name] for col in columns])
+                if not plan.unique_key:
+                    staged = rows.num_rows
+                    return self._append(conn, target, source, staged, hard_delete=hard_delete)
+                return self._upsert(
+                    conn, target, stage, source, plan, rows=rows.num_rows, tombstones=tombstones
+                )
 
         try:
             result = self._transaction(work)
@@ -381,20 +390,6 @@ class Destination:
     @property
     def _load_errors(self) -> tuple[type[Exception], ...]:
         return (sa.exc.DBAPIError, *self.caps.driver_errors)
-
-    def _stage(
-        self,
-        conn: Connection,
-        columns: tuple[Column, ...],
-        rows: pa.Table,
-    ) -> sa.Table:
-        stage = temporary_table(
-            f"_sdc_stage_{uuid.uuid4().hex[:12]}",
-            [(col.name, self.caps.sql_types[col.kind]) for col in columns],
-        )
-        stage.create(conn)
-        self.caps.copy_rows(conn, stage, rows)
-        return stage
 
     def _append(
         self,
@@ -418,20 +413,15 @@ class Destination:
         source: sa.Select,
         plan: TablePlan,
         *,
+        rows: int,
         tombstones: bool,
     ) -> LoadResult:
         buried = self._drop_buried(conn, stage, plan) if tombstones else 0
-        on_key = sa.and_(*[target.c[k] == stage.c[k] for k in plan.key])
-        staged, existing = conn.execute(
-            sa.select(sa.func.count(), sa.func.count(target.c[plan.key[0]])).select_from(
-                stage.outerjoin(target, on_key)
-            ),
-        ).one()
-        affected, deletes = self.caps.upsert(conn, target, stage, source, plan.key)
+        staged = rows - buried
+        affected, inserted, deletes = self.caps.upsert(conn, target, stage, source, plan.key)
         if tombstones:
             self._bury(conn, stage, plan)
             self._delete_marked(conn, target)
-        inserted = staged - existing
         return LoadResult(
             staged=staged + buried,
             inserted=inserted,

@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 
+from target_sequenced.connector import Destination
 from tests.helpers import Db, lines, record, run_target, schema
 
 pytestmark = pytest.mark.usefixtures("record_path")
@@ -210,3 +211,35 @@ def test_append_only_on_a_keyed_table_drops_the_primary_key(db: Db) -> None:
         lines(schema("k", props), record("k", {"id": 1, "n": 2}), record("k", {"id": 1, "n": 3})),
     )
     assert [r["n"] for r in db.rows("k", order_by="n")] == [1, 2, 3]
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [{}, {"hard_delete": True}, {"load_method": "append-only"}],
+    ids=["upsert", "hard-delete", "append-only"],
+)
+def test_loads_leave_no_staging_behind(
+    db: Db, settings: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Staged rows (a temporary table, or on DuckDB a registered Arrow table) go with the load."""
+    left: list[list[str]] = []
+    original = Destination.dispose
+
+    def look_then_dispose(self: Destination) -> None:
+        with self.engine.connect() as conn:  # the load's own session: one connection per thread
+            query = (
+                "SELECT table_name FROM information_schema.tables "
+                "WHERE table_type = 'LOCAL TEMPORARY'"
+                if db.dialect == "postgresql"
+                else "SELECT view_name FROM duckdb_views() WHERE temporary AND NOT internal "
+                "UNION ALL SELECT table_name FROM duckdb_tables() WHERE temporary"
+            )
+            left.append(sorted(conn.exec_driver_sql(query).scalars()))
+        original(self)
+
+    monkeypatch.setattr(Destination, "dispose", look_then_dispose)
+    props = {"id": {"type": "integer"}, "n": {"type": "integer"}}
+    messages = [record("s", {"id": i % 7, "n": i}) for i in range(30)]
+    run_target(db.config(batch_size_rows=10, **settings), lines(schema("s", props), *messages))
+    assert left == [[]]
+    assert len(db.rows("s")) == (30 if settings.get("load_method") else 7)

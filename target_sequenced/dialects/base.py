@@ -10,15 +10,24 @@ import sqlalchemy as sa
 from target_sequenced.columns import Kind
 
 if t.TYPE_CHECKING:
+    import contextlib
+
     import pyarrow as pa
     from sqlalchemy.engine import Connection
     from sqlalchemy.types import TypeEngine
 
 
-CopyRows = t.Callable[["Connection", "sa.Table", "pa.Table"], None]
+class StageRows(t.Protocol):
+    """See :attr:`DialectCapabilities.stage_rows`."""
+
+    def __call__(  # noqa: D102
+        self, conn: Connection, stage: sa.Table, table: pa.Table, *, writable: bool
+    ) -> contextlib.AbstractContextManager[None]: ...
+
+
 Upsert = t.Callable[
     ["Connection", "sa.Table", "sa.Table", "sa.Select", t.Sequence[str]],
-    tuple[int, int],
+    tuple[int, int, int],
 ]
 
 
@@ -49,13 +58,19 @@ class DialectCapabilities:
     """The SQL type of each column kind (the README's type table)."""
     type_names: t.Mapping[str, Kind]
     """``information_schema.columns.data_type`` (lower case) back to a kind."""
-    copy_rows: CopyRows
-    """Bulk-load an Arrow table into a staging table inside the caller's transaction."""
+    stage_rows: StageRows
+    """Make an Arrow table readable as a staging table, inside the caller's transaction.
+
+    Used as ``with stage_rows(conn, stage, rows, writable=...):``, where ``stage``
+    is a :func:`temporary_table` not yet created; ``writable`` when the caller
+    deletes from it. It is gone after the block.
+    """
     upsert: Upsert
     """Apply staged rows to a keyed table with the sequence guard (``incoming >= stored``).
 
     Called as ``upsert(conn, target, stage, source, key)``; returns how many
-    staged rows were written and how many of those are deletes.
+    staged rows were written, how many of those had a new key, and how many
+    of those written are deletes.
     """
     driver_errors: tuple[type[Exception], ...] = ()
     """Errors the driver raises outside SQLAlchemy (bulk loads on the raw connection)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import typing as t
 
 import psycopg
@@ -17,6 +18,8 @@ from target_sequenced.quoting import quote
 from target_sequenced.sequencing import SEQUENCE
 
 if t.TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from sqlalchemy.engine import Connection
 
 
@@ -38,19 +41,36 @@ def copy_rows(conn: Connection, stage: sa.Table, table: pa.Table) -> None:
             copy.write(memoryview(data.getvalue()))
 
 
+@contextlib.contextmanager
+def stage_rows(
+    conn: Connection, stage: sa.Table, table: pa.Table, *, writable: bool
+) -> Iterator[None]:
+    """A temporary table, filled with :func:`copy_rows`."""
+    _ = writable
+    stage.create(conn)
+    copy_rows(conn, stage, table)
+    yield
+    stage.drop(conn)
+
+
 def upsert(
     conn: Connection,
     target: sa.Table,
     stage: sa.Table,
     source: sa.Select,
     key: t.Sequence[str],
-) -> tuple[int, int]:
+) -> tuple[int, int, int]:
     """``INSERT ... ON CONFLICT DO UPDATE ... WHERE``: the guard is evaluated on the row itself.
 
     Atomic per row, so two writers on one table still keep the greatest
-    sequence (contract 3).
+    sequence (contract 3). New keys are counted first, with a join.
     """
-    _ = stage
+    on_key = sa.and_(*[target.c[k] == stage.c[k] for k in key])
+    new = conn.execute(
+        sa.select(sa.func.count())
+        .select_from(stage.outerjoin(target, on_key))
+        .where(target.c[key[0]].is_(None)),
+    ).scalar_one()
     names = [col.name for col in source.selected_columns]
     insert = pg_insert(target).from_select(names, source)
     incoming = insert.excluded
@@ -61,7 +81,7 @@ def upsert(
         where=sa.or_(stored_seq.is_(None), incoming[SEQUENCE] >= stored_seq),
     ).returning(target.c[DELETED_AT].is_not(None))
     written = conn.execute(statement).scalars().all()
-    return len(written), sum(1 for is_delete in written if is_delete)
+    return len(written), int(new), sum(1 for is_delete in written if is_delete)
 
 
 CAPABILITIES = DialectCapabilities(
@@ -91,7 +111,7 @@ CAPABILITIES = DialectCapabilities(
         "jsonb": Kind.JSON,
         "json": Kind.JSON,
     },
-    copy_rows=copy_rows,
+    stage_rows=stage_rows,
     upsert=upsert,
     driver_errors=(psycopg.Error,),
 )
