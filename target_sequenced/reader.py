@@ -56,6 +56,8 @@ class LineReader(SimpleSingerReader):
         """Dispatch every line to its callback, as the SDK does, runs of records in bulk."""
         stats: dict[str, int] = defaultdict(int)
         bulk = self.target is not None and self.target.fast_path_enabled
+        if self.target is not None:
+            self.target.open_soon()
         for chunk in read_ahead(file_input or self.default_input, bulk=bulk):
             if not self._process_chunk(chunk, callbacks, stats):
                 for number, line in chunk.numbered():

@@ -89,8 +89,6 @@ class TargetSequenced(Target):
             self.config.get("stream_maps") or self.config.get("flattening_enabled")
         )
         self.workspace = Workspace()
-        if self.fast_path_enabled:
-            self.workspace.open_soon()
         self.workspace_dialect = DuckDBDialect()
         if isinstance(self.message_reader, LineReader):
             self.message_reader.bind(self)
@@ -104,6 +102,16 @@ class TargetSequenced(Target):
         """
         super().append_builtin_config(config_jsonschema)
         config_jsonschema["properties"].pop("add_record_metadata", None)
+
+    def open_soon(self) -> None:
+        """Open the destination, and the workspace if the bulk path is on, in threads.
+
+        Called as reading starts: both take DuckDB or the network tens of
+        milliseconds, which then overlap with reading the first chunk.
+        """
+        self.destination.open_soon()
+        if self.fast_path_enabled:
+            self.workspace.open_soon()
 
     @property
     def line_number(self) -> int:

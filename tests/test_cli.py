@@ -253,6 +253,26 @@ def test_the_command_exits_with_its_status_and_all_of_its_output(tmp_path: Path)
     assert run_cli(["--no-such-option"]).returncode == 2  # click's usage error
 
 
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("duckdb:////no-such-directory/x.duckdb", 'Cannot open file "/no-such-directory/x.duckdb"'),
+        ("postgresql+psycopg://u:p@127.0.0.1:9/db", "port 9 failed: Connection refused"),
+    ],
+    ids=["duckdb", "postgresql"],
+)
+def test_a_destination_that_cannot_be_opened_is_named(tmp_path: Path, url: str, says: str) -> None:
+    """The connection opens in a thread as reading starts; its error still stops the run."""
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"sqlalchemy_url": url}))
+    text = lines(schema("t", {"id": {"type": "integer"}}), record("t", {"id": 1}), state(1))
+    failed = run_cli(["--config", str(config)], stdin=text)
+    assert failed.returncode == 1, failed.stderr
+    assert "DestinationError: table 't': preparing the table was rolled back: " in failed.stderr
+    assert says in failed.stderr
+    assert failed.stdout == ""
+
+
 def test_a_line_that_is_not_json_is_named(tmp_path: Path) -> None:
     config = tmp_path / "config.json"
     config.write_text(json.dumps({"sqlalchemy_url": f"duckdb:///{tmp_path / 'j.duckdb'}"}))
