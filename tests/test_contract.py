@@ -373,6 +373,43 @@ def test_hard_delete_tombstones_compare_typed_composite_keys(db: Db) -> None:
     ]
 
 
+@pytest.mark.parametrize("hard_delete", [False, True])
+def test_a_first_load_into_an_empty_table_counts_like_any_other(
+    db: Db, *, hard_delete: bool
+) -> None:
+    """One batch into a new table, then the same versions again into the stored table."""
+    msgs = [
+        schema(S, PROPS),
+        *versions((1, 5, "newest"), (1, 3, "stale"), (2, 1, "only")),
+        _delete(3, 2),
+        *versions((3, 1, "older than its delete")),
+    ]
+    config = db.config(hard_delete=hard_delete)
+    _, first = run_target_with_stats(config, lines(*msgs))
+    assert first[S] == {
+        "received": 5,
+        "inserted": 3,  # ids 1, 2 and the delete of id 3
+        "updated": 0,
+        "stale": 2,  # id 1 at 3, id 3 at 1
+        "deleted": 1,
+        "ignored_old_version": 0,
+    }
+    expected = {1: (5, "newest"), 2: (1, "only")}
+    assert final(db) == (expected if hard_delete else {**expected, 3: (2, None)})
+    _, again = run_target_with_stats(config, lines(*msgs))
+    # Ties with stored rows win (incoming >= stored). A hard-deleted key has
+    # no row, so its delete, tied with its tombstone, is a new key again.
+    assert again[S] == {
+        "received": 5,
+        "inserted": 1 if hard_delete else 0,
+        "updated": 2 if hard_delete else 3,
+        "stale": 2,
+        "deleted": 1,
+        "ignored_old_version": 0,
+    }
+    assert final(db) == (expected if hard_delete else {**expected, 3: (2, None)})
+
+
 @pytest.mark.parametrize("batch_size_rows", [1, 3, 1000])
 def test_summary_counts_every_version_once(db: Db, batch_size_rows: int) -> None:
     run_target(db.config(), lines(schema(S, PROPS), *versions((1, 50, "stored"))))
