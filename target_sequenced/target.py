@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import typing as t
 
-from duckdb_engine import Dialect as DuckDBDialect
 from singer_sdk.helpers.capabilities import PluginCapabilities, TargetCapabilities
 from singer_sdk.target_base import Target
+from sqlalchemy.engine.default import DefaultDialect
 
 from target_sequenced import settings
 from target_sequenced.connector import Destination
@@ -89,7 +89,10 @@ class TargetSequenced(Target):
             self.config.get("stream_maps") or self.config.get("flattening_enabled")
         )
         self.workspace = Workspace()
-        self.workspace_dialect = DuckDBDialect()
+        # Standard SQL quoting, which DuckDB uses. duckdb-engine's dialect would
+        # start a DuckDB instance to list reserved words (15 ms), which quoting
+        # an identifier never consults.
+        self.workspace_dialect = DefaultDialect()
         if isinstance(self.message_reader, LineReader):
             self.message_reader.bind(self)
 
