@@ -73,31 +73,35 @@ class FastBuffer:
         self._created = True
 
     def add_run(self, query: FastQuery, run: RunBounds) -> bool:
-        """Extract one run of lines; False (and nothing kept) if any record needs the slow path."""
+        """Extract one run of lines; False (and nothing kept) if any record needs the slow path.
+
+        The query raises at a record it is not sure about, which undoes its
+        insert, so one statement checks and inserts: a second one counting
+        rejected rows took 1.3 ms per chunk. Versions older than the active
+        one are counted only once ACTIVATE_VERSION has named one.
+        """
         if not self._created:
             self._create()
         run_sql = self.workspace.run
-        before = self._rows
         try:
-            run_sql(f"INSERT INTO {self._table} {query.sql}", query.parameters(run))
+            [(received,)] = run_sql(f"INSERT INTO {self._table} {query.sql}", query.parameters(run))
         except (duckdb.InvalidInputException, duckdb.ConversionException):
-            # A value DuckDB's JSON reader refuses (a broken escape, say):
-            # the per-record path reports it, or takes it.
+            # A record the checks refuse, or a value DuckDB's JSON reader
+            # refuses (a broken escape, say): the per-record path reports it,
+            # or takes it.
             return False
-        bounds = [run.first_line, run.last_line]
-        where = f"_arrival BETWEEN {bounds[0]:d} AND {bounds[1]:d}"
-        [(received, rejected, ignored)] = run_sql(
-            "SELECT count(*), count(*) FILTER (WHERE NOT _ok), count(*) FILTER (WHERE _ignored) "
-            f"FROM {self._table} WHERE {where}",
-        )
-        if rejected or received != run.count:
+        where = f"_arrival BETWEEN {run.first_line:d} AND {run.last_line:d}"
+        if received != run.count:
             run_sql(f"DELETE FROM {self._table} WHERE {where}")
             return False
-        if ignored:
-            run_sql(f"DELETE FROM {self._table} WHERE {where} AND _ignored")
+        ignored = 0
+        if run.active_version is not None:
+            [(ignored,)] = run_sql(f"SELECT count(*) FROM {self._table} WHERE {where} AND _ignored")
+            if ignored:
+                run_sql(f"DELETE FROM {self._table} WHERE {where} AND _ignored")
         self.stats.received += received
         self.stats.ignored_old_version += ignored
-        self._rows = before + received - ignored
+        self._rows += received - ignored
         return True
 
     def take(self) -> pa.Table:

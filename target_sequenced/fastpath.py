@@ -75,6 +75,10 @@ ENVELOPE = ("$.type", "$.stream", "$.record", "$.version", "$.time_extracted")
 _LONG_DIGITS = "[0-9]{19}"
 
 
+REJECTED = "a record the bulk path does not take"
+"""The error that ends the query, undoing its insert, at a record it is not sure about."""
+
+
 class NotEligibleError(Exception):
     """The schema uses something the fast path does not check."""
 
@@ -350,7 +354,7 @@ def compile_query(
     sql = f"""SELECT
   {selected},
   line AS _arrival,
-  coalesce({ok}, false) AS _ok,
+  CASE WHEN coalesce({ok}, false) THEN true ELSE error({string_literal(REJECTED)}) END AS _ok,
   coalesce({parts.values[TABLE_VERSION]} < CAST($active AS BIGINT), false) AS _ignored
 FROM (
   SELECT line, j,
