@@ -282,6 +282,21 @@ def test_a_line_that_is_not_json_is_named(tmp_path: Path) -> None:
     assert "InvalidInputLine: input line 3: Unable to parse line as JSON: not json" in failed.stderr
 
 
+def test_the_cycle_collector_runs_again_once_the_command_has_imported() -> None:
+    """main() pauses it for the imports only (a long run must still collect cycles)."""
+    script = (
+        "import gc, sys\n"
+        "from target_sequenced import cli, target\n"
+        "on = classmethod(lambda cls: sys.exit(0 if gc.isenabled() else 9))\n"
+        "target.TargetSequenced.cli = on\n"
+        "cli.main()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+
+
 @pytest.mark.parametrize(("code", "status"), [(None, 0), (0, 0), (3, 3), (256, 0), ("bye", 1)])
 def test_exit_status_as_python_gives_it(code: object, status: int) -> None:
     assert exit_status(code) == status
