@@ -297,6 +297,30 @@ def test_the_cycle_collector_runs_again_once_the_command_has_imported() -> None:
     assert done.returncode == 0, done.stderr
 
 
+@pytest.mark.skipif(not Path("/proc/self/smaps_rollup").exists(), reason="Linux only")
+def test_a_large_freed_block_goes_back_to_the_system() -> None:
+    """With glibc, a block smaller than one freed before would stay in the heap once freed."""
+    script = (
+        "from target_sequenced.cli import _map_large_blocks_apart\n"
+        "_map_large_blocks_apart()\n"
+        "def anon():\n"
+        "    lines = open('/proc/self/smaps_rollup').read().splitlines()\n"
+        "    return next(int(x.split()[1]) for x in lines if x.startswith('Anonymous'))\n"
+        "first = bytearray(12 * 2**20)\n"
+        "first[::4096] = b'x' * len(first[::4096])\n"
+        "del first\n"
+        "block = bytearray(8 * 2**20)\n"
+        "block[::4096] = b'y' * len(block[::4096])\n"
+        "before = anon()\n"
+        "del block\n"
+        "print(before - anon())\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    assert int(done.stdout) >= 8 * 1024  # KiB given back
+
+
 @pytest.mark.parametrize(("code", "status"), [(None, 0), (0, 0), (3, 3), (256, 0), ("bye", 1)])
 def test_exit_status_as_python_gives_it(code: object, status: int) -> None:
     assert exit_status(code) == status
