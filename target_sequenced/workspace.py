@@ -26,8 +26,8 @@ class Workspace:
         """Start connecting in a thread, while the caller goes on.
 
         DuckDB sets up a new instance (its catalog of functions) without
-        holding the GIL: 10 to 15 ms here, which this overlaps with the
-        target's own start. If it fails, :attr:`con` connects again and raises.
+        holding the GIL: 10 to 15 ms here, which this overlaps with reading
+        the first chunk. If it fails, :attr:`con` connects again and raises.
         """
         if self._con is None and self._opening is None:
             self._opening = threading.Thread(target=self._open, name="workspace-open", daemon=True)
