@@ -107,12 +107,12 @@ class Chunk:
         """How many lines."""
         return len(self.offsets) - 1
 
-    def line(self, number: int) -> bytes:
-        """One line, by its number in the input."""
+    def line(self, number: int) -> bytes | bytearray:
+        """One line (a copy), by its number in the input."""
         index = number - self.base - 1
-        return bytes(self.data[self.offsets[index] : self.offsets[index + 1]])
+        return self.data[self.offsets[index] : self.offsets[index + 1]]
 
-    def numbered(self) -> t.Iterator[tuple[int, bytes]]:
+    def numbered(self) -> t.Iterator[tuple[int, bytes | bytearray]]:
         """Every line with its number."""
         for number in range(self.base + 1, self.base + len(self) + 1):
             yield number, self.line(number)

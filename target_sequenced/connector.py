@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import threading
 import typing as t
 import uuid
 from dataclasses import dataclass
@@ -33,6 +32,7 @@ from target_sequenced.columns import (
 from target_sequenced.dialects import capabilities_for
 from target_sequenced.dialects.base import temporary_table
 from target_sequenced.exceptions import DestinationError
+from target_sequenced.opening import Opening
 from target_sequenced.quoting import quote
 from target_sequenced.sequencing import SEQUENCE
 
@@ -118,7 +118,7 @@ class Destination:
         start = memory.START if memory_start is None else memory_start
         self.memory = memory.MemoryLimit(self.caps, self.url, start)
         self._engine: Engine | None = None
-        self._opening: threading.Thread | None = None
+        self._opening = Opening("destination-open")
         self._schema_ready = False
 
     def open_soon(self) -> None:
@@ -131,20 +131,12 @@ class Destination:
         statement waits for the thread. If connecting fails, the first
         statement connects again and raises where it always did.
         """
-        if self._engine is None and self._opening is None:
-            self._opening = threading.Thread(
-                target=self._connect_quietly, name="destination-open", daemon=True
-            )
-            self._opening.start()
+        if self._engine is None:
+            self._opening.start(self._connect_quietly)
 
     def _connect_quietly(self) -> None:
         with contextlib.suppress(Exception), self._make_engine().connect():
             pass
-
-    def _wait_for_opening(self) -> None:
-        if self._opening is not None:
-            self._opening.join()
-            self._opening = None
 
     @property
     def engine(self) -> Engine:
@@ -153,7 +145,7 @@ class Destination:
         One connection, which threads use in turn: the one that opens it
         early (:meth:`open_soon`), then the loads.
         """
-        self._wait_for_opening()
+        self._opening.wait()
         return self._make_engine()
 
     def _make_engine(self) -> Engine:
@@ -219,7 +211,7 @@ class Destination:
 
     def dispose(self) -> None:
         """Close every connection; the next statement connects again."""
-        self._wait_for_opening()
+        self._opening.wait()
         engine, self._engine = self._engine, None
         if engine is not None:
             engine.dispose()

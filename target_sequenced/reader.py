@@ -67,7 +67,7 @@ class LineReader(SimpleSingerReader):
 
     def _dispatch(
         self,
-        line: bytes,
+        line: bytes | bytearray,
         number: int,
         callbacks: dict[str, t.Callable[[dict], None]],
         stats: dict[str, int],

@@ -8,10 +8,11 @@ until :meth:`Workspace.open_soon`.
 
 from __future__ import annotations
 
-import threading
 import uuid
 
 import duckdb
+
+from target_sequenced.opening import Opening
 
 
 class Workspace:
@@ -20,7 +21,7 @@ class Workspace:
     def __init__(self) -> None:
         """Connect lazily."""
         self._con: duckdb.DuckDBPyConnection | None = None
-        self._opening: threading.Thread | None = None
+        self._opening = Opening("workspace-open")
 
     def open_soon(self) -> None:
         """Start connecting in a thread, while the caller goes on.
@@ -29,16 +30,13 @@ class Workspace:
         holding the GIL: 10 to 15 ms here, which this overlaps with reading
         the first chunk. If it fails, :attr:`con` connects again and raises.
         """
-        if self._con is None and self._opening is None:
-            self._opening = threading.Thread(target=self._open, name="workspace-open", daemon=True)
-            self._opening.start()
+        if self._con is None:
+            self._opening.start(self._open)
 
     @property
     def con(self) -> duckdb.DuckDBPyConnection:
         """The connection; timestamps without an offset are read as UTC."""
-        if self._opening is not None:
-            self._opening.join()
-            self._opening = None
+        self._opening.wait()
         if self._con is None:
             self._open()
         assert self._con is not None  # noqa: S101 - set by _open
@@ -67,9 +65,7 @@ class Workspace:
 
     def close(self) -> None:
         """Release the memory."""
-        if self._opening is not None:
-            self._opening.join()
-            self._opening = None
+        self._opening.wait()
         if self._con is not None:
             self._con.close()
             self._con = None

@@ -27,6 +27,21 @@ if t.TYPE_CHECKING:
 
 
 @contextlib.contextmanager
+def _registered(conn: Connection, name: str, table: pa.Table) -> Iterator[None]:
+    """The Arrow table readable under ``name`` for the block (DuckDB scans it in place)."""
+    raw = conn.connection.driver_connection
+    raw.register(name, table)  # type: ignore[union-attr]
+    try:
+        yield
+    except BaseException:
+        # The transaction is aborted, so this fails too; the first error is the one to report.
+        with contextlib.suppress(duckdb.Error):
+            raw.unregister(name)  # type: ignore[union-attr]
+        raise
+    raw.unregister(name)  # type: ignore[union-attr]
+
+
+@contextlib.contextmanager
 def stage_rows(
     conn: Connection, stage: sa.Table, table: pa.Table, *, writable: bool
 ) -> Iterator[None]:
@@ -36,29 +51,18 @@ def stage_rows(
     45,000 rows (bench scenario b). Only a stage the caller deletes from
     (hard deletes) is still a table, filled from the registered Arrow table.
     """
-    raw = conn.connection.driver_connection
     if not writable:
-        raw.register(stage.name, table)  # type: ignore[union-attr]
-        try:
+        with _registered(conn, stage.name, table):
             yield
-        except BaseException:
-            # The transaction is aborted, so this fails too; the first error is the one to report.
-            with contextlib.suppress(duckdb.Error):
-                raw.unregister(stage.name)  # type: ignore[union-attr]
-            raise
-        raw.unregister(stage.name)  # type: ignore[union-attr]
         return
     stage.create(conn)
     view = f"arrow_{uuid.uuid4().hex}"
-    raw.register(view, table)  # type: ignore[union-attr]
-    try:
+    with _registered(conn, view, table):
         names = ", ".join(quote(conn, name) for name in table.column_names)
         conn.exec_driver_sql(
             f"INSERT INTO {quote(conn, stage.name)} ({names}) "
             f"SELECT {names} FROM {quote(conn, view)}",
         )
-    finally:
-        raw.unregister(view)  # type: ignore[union-attr]
     yield
     stage.drop(conn)
 
