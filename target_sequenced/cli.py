@@ -22,8 +22,11 @@ from __future__ import annotations
 import atexit
 import ctypes
 import gc
+import logging
 import os
 import sys
+
+from target_sequenced.core.errors import TargetSequencedError
 
 BROKEN_OUTPUT = 120
 """Python's own status when flushing the standard streams at exit fails."""
@@ -40,7 +43,7 @@ def main() -> None:
     # stays for the whole run, so it is frozen out of later collections.
     gc.disable()
     try:
-        from target_sequenced.target import TargetSequenced  # noqa: PLC0415 - after the handler
+        from target_sequenced.singer.target import TargetSequenced  # noqa: PLC0415 - after the handler
     finally:
         gc.freeze()
         gc.enable()
@@ -50,6 +53,14 @@ def main() -> None:
     except SystemExit as exc:
         status.append(exit_status(exc.code))
         raise
+    except TargetSequencedError as exc:
+        # One located line at ERROR (Meltano shows stderr's errors as errors);
+        # the traceback only at debug level.
+        logger = logging.getLogger("target-sequenced")
+        logger.error("%s", exc.one_line())  # noqa: TRY400 - the traceback only at debug
+        logger.debug("Traceback of the error above", exc_info=True)
+        status.append(exc.exit_status)
+        raise SystemExit(exc.exit_status) from None
 
 
 M_MMAP_THRESHOLD = -3

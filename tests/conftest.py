@@ -6,7 +6,7 @@ import typing as t
 
 import pytest
 
-import target_sequenced.target as target_module
+import target_sequenced.singer.reader as reader_module
 from tests.helpers import Db, make_db
 from tests.pgserver import postgres_server
 
@@ -34,12 +34,13 @@ def db(dialect: str, tmp_path, request: pytest.FixtureRequest) -> t.Iterator[Db]
 
 @pytest.fixture(params=["per-record", "bulk"])
 def record_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Run a test once with records loaded one by one and once with every run in bulk.
+    """Run a test once with every line parsed on its own, once with runs read in bulk.
 
-    The target picks the bulk path for runs of ``MIN_BULK_RUN`` records or more;
-    the small inputs of rule-by-rule tests would otherwise only meet the
-    per-record path.
+    Either way the records meet the same parse query: lines read in bulk
+    straight from the input chunk, lines parsed on their own as texts of
+    their own (the way RECORDs written unusually, stream-mapped records and
+    Import API records take).
     """
     threshold = 10**9 if request.param == "per-record" else 1
-    monkeypatch.setattr(target_module, "MIN_BULK_RUN", threshold)
+    monkeypatch.setattr(reader_module, "PER_LINE_BELOW", threshold)
     return t.cast("str", request.param)

@@ -9,17 +9,19 @@ import typing as t
 import uuid
 from dataclasses import dataclass, field
 
+import simplejson
 import sqlalchemy as sa
 
-from target_sequenced.target import TargetSequenced
+from target_sequenced.core.system import SYSTEM_TABLES
+from target_sequenced.singer.target import TargetSequenced
 
 if t.TYPE_CHECKING:
     from pathlib import Path
 
 
 def lines(*messages: dict) -> str:
-    """Singer input text from message dicts."""
-    return "".join(json.dumps(m) + "\n" for m in messages)
+    """Singer input text from message dicts (a ``Decimal`` is written with all its digits)."""
+    return "".join(simplejson.dumps(m, use_decimal=True) + "\n" for m in messages)
 
 
 def schema(stream: str, properties: dict, key: list[str] | None = None) -> dict:
@@ -92,6 +94,10 @@ class Db:
             return list(conn.execute(query, {"s": self.schema, "t": table}).scalars())
 
     def tables(self) -> set[str]:
+        """The schema's tables, less the target's system tables (``_sdc_tables`` and the like)."""
+        return {name for name in self.all_tables() if name not in SYSTEM_TABLES}
+
+    def all_tables(self) -> set[str]:
         with self.engine.connect() as conn:
             result = conn.execute(
                 sa.text("SELECT table_name FROM information_schema.tables WHERE table_schema = :s"),
@@ -123,7 +129,7 @@ def run_target_with_stats(config: dict, text: str) -> tuple[list[dict], dict[str
     with contextlib.redirect_stdout(out):
         target.listen(file_input=io.StringIO(text))
     states = [json.loads(line) for line in out.getvalue().splitlines() if line.strip()]
-    return states, {stream: vars(stats) for stream, stats in target.stats.items()}
+    return states, {stream: vars(stats) for stream, stats in target.core.stats.items()}
 
 
 def run_target_failing(config: dict, text: str) -> tuple[BaseException, list[dict]]:

@@ -1,39 +1,46 @@
-"""The bulk path: which runs it takes, which it hands to the per-record path, same tables.
+"""The bulk path: which lines the parse query reads alone, which the exact parse helps with.
 
-The bulk path (``fastpath.py``) may only take records the per-record path
-would accept, and must write the same values; anything it is unsure of goes
-record by record. These tests watch which path each run took.
+Every RECORD line meets the same parse query; a line whose numbers the bulk
+read could change (``core/numbers.py``) takes its numeric values and verdicts
+from the exact parse instead. These tests watch both.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import typing as t
 
 import pytest
 
-import target_sequenced.target as target_module
-from target_sequenced.buffer import FastBuffer
-from target_sequenced.exceptions import InputError
+import target_sequenced.singer.reader as reader_module
+from target_sequenced.core.batches import Lines
+from target_sequenced.core.buffer import StreamBuffer
+from target_sequenced.core.errors import InputError
+from target_sequenced.core.loader import Loader
 from tests.helpers import Db, lines, record, run_target, run_target_failing, schema
 
 S = "items"
 
 
 @pytest.fixture
-def bulk_runs(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
-    """Every bulk attempt's outcome (True: taken in bulk), with bulk tried for any run."""
-    outcomes: list[bool] = []
-    original = FastBuffer.add_run
+def paths(monkeypatch: pytest.MonkeyPatch) -> dict[str, list]:
+    """The batches the core was given (``lines``: read from the chunk) and the lossy rows."""
+    seen: dict[str, list] = {"batches": [], "exact": []}
+    add, exact = Loader.add, StreamBuffer._exact
 
-    def spy(self: FastBuffer, query: t.Any, run: t.Any) -> bool:
-        taken = original(self, query, run)
-        outcomes.append(taken)
-        return taken
+    def spy_add(self: Loader, stream: str, batch: t.Any) -> bool:
+        seen["batches"].append("lines" if isinstance(batch, Lines) else "texts")
+        return add(self, stream, batch)
 
-    monkeypatch.setattr(FastBuffer, "add_run", spy)
-    monkeypatch.setattr(target_module, "MIN_BULK_RUN", 1)
-    return outcomes
+    def spy_exact(self: StreamBuffer, rows: str, low: int, high: int) -> None:
+        seen["exact"].append((low, high))
+        exact(self, rows, low, high)
+
+    monkeypatch.setattr(Loader, "add", spy_add)
+    monkeypatch.setattr(StreamBuffer, "_exact", spy_exact)
+    monkeypatch.setattr(reader_module, "PER_LINE_BELOW", 1)
+    return seen
 
 
 PROPS = {
@@ -45,78 +52,72 @@ PROPS = {
 }
 
 
-def test_usual_records_go_in_bulk_with_every_value(db: Db, bulk_runs: list[bool]) -> None:
+def test_usual_records_go_in_bulk_with_every_value(db: Db, paths: dict[str, list]) -> None:
     recs = [
         record(S, {"id": 1, "name": "", "amount": 1, "at": "2024-01-02T03:04:05Z", "tags": ["a"]}),
         record(S, {"id": 2, "name": None, "amount": 2.5, "at": "2024-01-02T03:04:05.123+0100"}),
         record(S, {"id": 1, "name": 'x\n"y"', "_sdc_sequence": 0}),
     ]
     run_target(db.config(), lines(schema(S, PROPS), *recs))
-    assert bulk_runs == [True]
+    assert paths == {"batches": ["lines"], "exact": []}
     rows = db.rows(S)
     assert [(r["id"], r["name"], r["amount"], r["tags"]) for r in rows] == [
-        (1, "", 1.0, ["a"]),
-        (2, None, 2.5, None),
+        (1, "", 1, ["a"]),
+        (2, None, decimal.Decimal("2.5"), None),
     ]
     assert rows[1]["at"] == dt.datetime(2024, 1, 2, 2, 4, 5, 123000, tzinfo=dt.timezone.utc)
 
 
 @pytest.mark.parametrize(
-    ("value", "stored"),
+    ("value", "stored", "exact"),
     [
-        ({"amount": 10**20}, 1e20),  # beyond 64 bits: DuckDB's parser would round it
-        ({"tags": [str(10**20)], "amount": 1}, 1.0),  # long digits in a line with JSON columns
-        ({"at": "2024-01-02T03:04:05.1234567Z"}, None),  # a fraction the bulk path leaves alone
+        ({"amount": 10**20}, decimal.Decimal(10**20), True),  # beyond the exact bulk read
+        ({"amount": 1.0000000000000000001}, None, False),  # a double: 1.0 in the JSON text
+        ({"tags": [str(10**20)], "amount": 1}, 1, False),  # digits inside a string
+        ({"at": "2024-01-02T03:04:05.1234567Z"}, None, False),  # 7 decimals, cut to micros
     ],
 )
-def test_unusual_values_go_record_by_record(
-    db: Db,
-    bulk_runs: list[bool],
-    value: dict,
-    stored: object,
+def test_values_beyond_the_bulk_read_take_the_exact_parse(
+    db: Db, paths: dict[str, list], value: dict, stored: object, exact: bool
 ) -> None:
     rec = record(S, {"id": 1, **value})
     run_target(db.config(), lines(schema(S, PROPS), rec))
-    assert bulk_runs == [False]
+    assert paths["batches"] == ["lines"]
+    assert bool(paths["exact"]) is exact
     (row,) = db.rows(S)
-    assert row["amount"] == stored
+    if "amount" in value and value["amount"] != 1.0000000000000000001:
+        assert row["amount"] == stored
+    if "at" in value:
+        assert row["at"] == dt.datetime(2024, 1, 2, 3, 4, 5, 123456, tzinfo=dt.timezone.utc)
 
 
-def test_integral_float_in_integer_column_is_left_to_the_per_record_path_which_rejects_it(
-    db: Db,
-    bulk_runs: list[bool],
-) -> None:
+def test_an_integral_float_in_an_integer_column_is_refused(db: Db, paths: dict[str, list]) -> None:
     rec = record(S, {"id": 1.0, "name": "a"})
     error, _ = run_target_failing(db.config(), lines(schema(S, PROPS), rec))
-    assert bulk_runs == [False]
-    assert str(error) == (
+    assert paths["batches"] == ["lines"]
+    assert str(error).startswith(
         f"stream '{S}', input line 2, record 0: record does not conform to schema: "
         "#/id: Decimal('1.0') is not of type 'integer'"
     )
 
 
-def test_schema_outside_the_bulk_subset_goes_record_by_record(
-    db: Db,
-    bulk_runs: list[bool],
-) -> None:
+def test_any_of_is_checked_in_bulk(db: Db, paths: dict[str, list]) -> None:
     props = {"id": {"type": "integer"}, "code": {"anyOf": [{"type": "string"}, {"type": "null"}]}}
     run_target(db.config(), lines(schema(S, props), record(S, {"id": 1, "code": "a"})))
-    assert bulk_runs == []
+    assert paths == {"batches": ["lines"], "exact": []}
     assert [(r["id"], r["code"]) for r in db.rows(S)] == [(1, "a")]
 
 
-def test_invalid_record_in_a_bulk_run_is_located_and_its_load_not_written(
-    db: Db,
-    bulk_runs: list[bool],
+def test_an_invalid_record_in_a_bulk_run_stops_after_the_records_before_it(
+    db: Db, paths: dict[str, list]
 ) -> None:
     good = [record(S, {"id": i, "name": f"n{i}"}) for i in range(5)]
     bad = record(S, {"id": 9, "name": 5})
-    error, states = run_target_failing(db.config(), lines(schema(S, PROPS), *good, bad))
-    assert bulk_runs == [False]
+    after = record(S, {"id": 10, "name": "after"})
+    error, states = run_target_failing(db.config(), lines(schema(S, PROPS), *good, bad, after))
+    assert paths["batches"] == ["lines"]
     assert isinstance(error, InputError)
     assert str(error).startswith(f"stream '{S}', input line 7, record 5: ")
     assert "#/name" in str(error)
     assert states == []
-    assert db.tables() == {S} or db.tables() == set()
-    if db.tables():
-        assert db.rows(S) == []
+    assert [(r["id"], r["name"]) for r in db.rows(S)] == [(i, f"n{i}") for i in range(5)]

@@ -16,7 +16,7 @@ import duckdb
 import pytest
 
 from target_sequenced.cli import exit_status
-from target_sequenced.connector import Destination
+from target_sequenced.destinations import open_destination
 from tests.helpers import Db, lines, record, run_target, schema, state
 
 EXE = str(Path(sys.executable).with_name("target-sequenced"))
@@ -120,7 +120,10 @@ def test_bad_record_names_stream_line_record_field_and_rule(tmp_path: Path) -> N
     )
     assert "#/age: 'old' is not of type 'null', 'integer'" in done.stderr
     assert "#/tags/1: 5 is not of type 'string'" in done.stderr
-    assert done.stdout == ""  # no STATE for data that was never committed
+    # What came before the bad line is committed, and the STATE that covers it
+    # emitted (contract 7); nothing after it.
+    assert done.stdout == '{"n": 1}\n'
+    assert done.returncode == 1
 
 
 def _batch_file(path: Path, records: list[dict], *, gz: bool) -> None:
@@ -216,12 +219,12 @@ def test_duckdb_settings_in_the_url_reach_the_database(tmp_path: Path) -> None:
     """The README's memory cap: `?memory_limit=...` on the URL is applied by the destination."""
     path = tmp_path / "capped.duckdb"
     url = f"duckdb:///{path}?memory_limit=123MB"
-    destination = Destination(url, None, logging.getLogger("test"))
+    destination = open_destination(url, None, logging.getLogger("test"))
     try:
-        with destination.engine.connect() as conn:
+        with destination.connection() as conn:
             applied = conn.exec_driver_sql("SELECT current_setting('memory_limit')").scalar()
     finally:
-        destination.dispose()
+        destination.close()
     with duckdb.connect(config={"memory_limit": "123MB"}) as con:
         [(capped,)] = con.execute("SELECT current_setting('memory_limit')").fetchall()
     with duckdb.connect() as con:
@@ -247,8 +250,8 @@ def test_the_command_exits_with_its_status_and_all_of_its_output(tmp_path: Path)
     with duckdb.connect(str(tmp_path / "q.duckdb")) as con:
         assert con.execute("SELECT count(*), max(_sdc_sequence) FROM t").fetchall() == [(7, 299)]
     config.write_text(json.dumps({"load_method": "nope"}))
-    refused = run_cli(["--config", str(config)])  # the SDK exits with status 1
-    assert refused.returncode == 1, refused.stderr
+    refused = run_cli(["--config", str(config)])  # settings: status 2
+    assert refused.returncode == 2, refused.stderr
     assert "load_method: 'nope' is not one of" in refused.stderr
     assert run_cli(["--no-such-option"]).returncode == 2  # click's usage error
 
@@ -267,8 +270,8 @@ def test_a_destination_that_cannot_be_opened_is_named(tmp_path: Path, url: str, 
     config.write_text(json.dumps({"sqlalchemy_url": url}))
     text = lines(schema("t", {"id": {"type": "integer"}}), record("t", {"id": 1}), state(1))
     failed = run_cli(["--config", str(config)], stdin=text)
-    assert failed.returncode == 1, failed.stderr
-    assert "DestinationError: table 't': preparing the table was rolled back: " in failed.stderr
+    assert failed.returncode == 3, failed.stderr
+    assert "cannot reach the destination" in failed.stderr
     assert says in failed.stderr
     assert failed.stdout == ""
 
@@ -279,14 +282,15 @@ def test_a_line_that_is_not_json_is_named(tmp_path: Path) -> None:
     text = lines(schema("t", {"id": {"type": "integer"}}), record("t", {"id": 1})) + "not json\n"
     failed = run_cli(["--config", str(config)], stdin=text)
     assert failed.returncode == 1, failed.stderr
-    assert "InvalidInputLine: input line 3: Unable to parse line as JSON: not json" in failed.stderr
+    assert "input line 3: not valid JSON (Expecting value at character 1)" in failed.stderr
 
 
 def test_the_cycle_collector_runs_again_once_the_command_has_imported() -> None:
     """main() pauses it for the imports only (a long run must still collect cycles)."""
     script = (
         "import gc, sys\n"
-        "from target_sequenced import cli, target\n"
+        "from target_sequenced import cli\n"
+        "from target_sequenced.singer import target\n"
         "on = classmethod(lambda cls: sys.exit(0 if gc.isenabled() else 9))\n"
         "target.TargetSequenced.cli = on\n"
         "cli.main()\n"

@@ -293,7 +293,8 @@ def test_older_upsert_does_not_resurrect_soft_deleted_key(db: Db) -> None:
 
 
 def test_state_is_emitted_only_after_commit(db: Db) -> None:
-    """A bad record after a STATE: the STATE before it comes out, the one after never."""
+    """A bad record after a STATE: what came before it is committed, the STATE before it
+    comes out, the one after never (contract 7, as updated by issue 11 item 6)."""
     text = lines(
         schema(S, PROPS),
         *versions((1, 1, "a")),
@@ -305,8 +306,8 @@ def test_state_is_emitted_only_after_commit(db: Db) -> None:
     error, states = run_target_failing(db.config(), text)
     assert "#/name" in str(error)
     assert "input line 5" in str(error)
-    assert states == []
-    assert S not in db.tables() or final(db) == {}
+    assert states == [{"n": 1}]
+    assert final(db) == {1: (1, "a"), 2: (1, "b")}
 
 
 def test_state_follows_its_records_into_the_table(db: Db) -> None:
@@ -323,6 +324,7 @@ def test_state_follows_its_records_into_the_table(db: Db) -> None:
 
 
 def test_failed_load_keeps_committed_loads(db: Db) -> None:
+    """Everything before the bad line is committed, and its STATE emitted (contract 7)."""
     text = lines(
         schema(S, PROPS),
         *versions((1, 1, "a"), (2, 1, "b")),
@@ -333,8 +335,8 @@ def test_failed_load_keeps_committed_loads(db: Db) -> None:
     error, states = run_target_failing(db.config(batch_size_rows=2), text)
     assert "outside the signed 64-bit range" in str(error)
     assert "input line 6" in str(error)
-    assert final(db) == {1: (1, "a"), 2: (1, "b")}
-    assert states == []
+    assert final(db) == {1: (1, "a"), 2: (1, "b"), 3: (1, "c")}
+    assert states == [{"n": 1}]
 
 
 def test_older_upsert_does_not_resurrect_hard_deleted_key(db: Db) -> None:
@@ -393,6 +395,7 @@ def test_a_first_load_into_an_empty_table_counts_like_any_other(
         "stale": 2,  # id 1 at 3, id 3 at 1
         "deleted": 1,
         "ignored_old_version": 0,
+        "rejected": 0,
     }
     expected = {1: (5, "newest"), 2: (1, "only")}
     assert final(db) == (expected if hard_delete else {**expected, 3: (2, None)})
@@ -406,6 +409,7 @@ def test_a_first_load_into_an_empty_table_counts_like_any_other(
         "stale": 2,
         "deleted": 1,
         "ignored_old_version": 0,
+        "rejected": 0,
     }
     assert final(db) == (expected if hard_delete else {**expected, 3: (2, None)})
 
@@ -431,4 +435,5 @@ def test_summary_counts_every_version_once(db: Db, batch_size_rows: int) -> None
         # and id 3 is already marked
         "deleted": 4,
         "ignored_old_version": 1,
+        "rejected": 0,
     }

@@ -149,10 +149,15 @@ class Case:
     batch_sizes: list[int]
 
     def config(self, db: Db, run: int) -> dict:
+        # Cases mix records with and without their own sequence in one stream;
+        # the reference ranks generated sequences above the tests' explicit ones,
+        # as comparing the raw values does, so the sources are declared
+        # comparable (tests/test_sources.py holds the refusal otherwise).
         config = db.config(
             load_method=self.settings.load_method,
             hard_delete=self.settings.hard_delete,
             batch_size_rows=self.batch_sizes[run],
+            sequence_sources_comparable=True,
         )
         if self.settings.sequence_property:
             config["sequence_property"] = self.settings.sequence_property

@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import typing as t
 
 import pytest
 
-from target_sequenced.sequencing import datetime_to_micros
 from tests.generator import Generated, Scenario, generate
 from tests.helpers import Db, run_target
+
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+
+
+def datetime_to_micros(value: dt.datetime) -> int:
+    """Integer microseconds since the epoch (a naive value is UTC)."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.timezone.utc)
+    return (value - EPOCH) // dt.timedelta(microseconds=1)
 
 
 def normalise(value: t.Any) -> t.Any:
@@ -21,6 +30,8 @@ def normalise(value: t.Any) -> t.Any:
 def expected_value(value: t.Any, prop_schema: dict) -> t.Any:
     if value is not None and prop_schema.get("format") == "date-time":
         return datetime_to_micros(dt.datetime.fromisoformat(value))
+    if isinstance(value, float):
+        return decimal.Decimal(repr(value))  # numbers are stored exactly, as sent
     return value
 
 

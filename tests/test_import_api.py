@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 import random
 import typing as t
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
-from target_sequenced.exceptions import PayloadError
+from target_sequenced.core.errors import PayloadError
 from tests.helpers import Db, lines, record, run_target, run_target_failing, schema, state
 
 EXAMPLES = Path(__file__).parent.parent / "examples"
@@ -161,7 +162,9 @@ def test_push_records_for_several_tables(db: Db) -> None:
         },
     ]
     run_target(db.config(), text(push))
-    assert [(r["id"], r["cost"], r["_sdc_sequence"]) for r in db.rows("orders")] == [(1, 3.14, 2)]
+    assert [(r["id"], r["cost"], r["_sdc_sequence"]) for r in db.rows("orders")] == [
+        (1, Decimal("3.14"), 2)
+    ]
     assert [(r["id"], r["name"]) for r in db.rows("users")] == [(1, "Ann")]
 
 

@@ -58,7 +58,7 @@ def _about() -> dict[str, t.Any]:
         [
             sys.executable,
             "-c",
-            "from target_sequenced.target import TargetSequenced; TargetSequenced.cli()",
+            "from target_sequenced.singer.target import TargetSequenced; TargetSequenced.cli()",
             "--about",
             "--format=json",
         ],

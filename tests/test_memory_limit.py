@@ -1,4 +1,4 @@
-"""DuckDB's memory limit: small at first, raised when a load needs more (target_sequenced.memory).
+"""DuckDB's memory limit: small at first, raised when a load needs more (destinations/memory.py).
 
 Real DuckDB files and real out-of-memory errors: the limits here are set so
 small that DuckDB refuses the work.
@@ -14,15 +14,16 @@ import duckdb
 import pytest
 import sqlalchemy as sa
 
-from target_sequenced import memory
-from target_sequenced.connector import Destination
-from target_sequenced.dialects.duckdb import is_out_of_memory
-from target_sequenced.exceptions import DestinationError
+from target_sequenced.core.errors import DestinationError
+from target_sequenced.destinations import memory, open_destination
+from target_sequenced.destinations.duckdb.errors import is_out_of_memory
 
 from .helpers import lines, record, run_target_failing, run_target_with_stats, schema, state
 
 if t.TYPE_CHECKING:
     from pathlib import Path
+
+    from target_sequenced.destinations.sql import SqlDestination
 
 PROPS = {"id": {"type": "integer"}, "name": {"type": "string"}}
 RETRY = "ran out of its memory limit"
@@ -50,8 +51,8 @@ def stored(path: Path) -> dict[int, tuple[int, str]]:
     return {key: (seq, name) for key, seq, name in rows}
 
 
-def applied_limit(destination: Destination) -> int:
-    with destination.engine.connect() as conn:
+def applied_limit(destination: SqlDestination) -> int:
+    with destination.connection() as conn:
         value = conn.exec_driver_sql("SELECT current_setting('memory_limit')").scalar()
     return memory.parse_size(str(value))
 
@@ -63,11 +64,13 @@ def duckdb_default_limit() -> int:
 
 
 def test_duckdb_starts_under_a_small_memory_limit(tmp_path: Path) -> None:
-    destination = Destination(f"duckdb:///{tmp_path / 'a.duckdb'}", None, logging.getLogger("t"))
+    destination = open_destination(
+        f"duckdb:///{tmp_path / 'a.duckdb'}", None, logging.getLogger("t")
+    )
     try:
         assert applied_limit(destination) == memory.START == 64 * 2**20
     finally:
-        destination.dispose()
+        destination.close()
     assert duckdb_default_limit() > memory.START
 
 
@@ -152,7 +155,7 @@ def test_every_kind_of_transaction_survives_the_retry(
 
 def test_growth_stops_at_the_database_default(tmp_path: Path) -> None:
     """A start above DuckDB's own default leaves the default, and nothing grows past it."""
-    destination = Destination(
+    destination = open_destination(
         f"duckdb:///{tmp_path / 'c.duckdb'}",
         None,
         logging.getLogger("t"),
@@ -162,7 +165,7 @@ def test_growth_stops_at_the_database_default(tmp_path: Path) -> None:
         assert applied_limit(destination) == duckdb_default_limit()
         assert destination.memory.grow() is False
     finally:
-        destination.dispose()
+        destination.close()
 
 
 def test_a_memory_limit_from_the_url_is_never_raised(

@@ -6,7 +6,7 @@ import inspect
 
 from singer_sdk.sinks import Sink
 
-from target_sequenced.sinks import SequencedSink
+from target_sequenced.singer.sink import SequencedSink
 from tests.helpers import Db, lines, record, run_target, schema
 
 
@@ -28,9 +28,12 @@ def test_sdk_calls_the_hook_with_the_message_envelope(db: Db, monkeypatch) -> No
     msg = record(
         "t", {"id": 1, "_sdc_sequence": 123}, version=4, time_extracted="2024-01-01T00:00:00Z"
     )
-    run_target(db.config(), lines(schema("t", {"id": {"type": "integer"}}), msg))
+    # Records reach the sink (and this hook) when a stream map applies; without
+    # one they go to the core in bulk.
+    config = db.config(stream_maps={"t": {"__alias__": "t_mapped"}})
+    run_target(config, lines(schema("t", {"id": {"type": "integer"}}), msg))
     assert len(seen) == 1
     assert seen[0][0] == 123  # the record's own sequence, before the SDK's clock could replace it
     assert seen[0][1]["version"] == 4
-    (row,) = db.rows("t")
+    (row,) = db.rows("t_mapped")
     assert (row["_sdc_sequence"], row["_sdc_table_version"]) == (123, 4)

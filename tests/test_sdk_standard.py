@@ -24,6 +24,7 @@ import importlib.metadata
 import importlib.resources
 import io
 import json
+import re
 import typing as t
 
 import psycopg
@@ -56,8 +57,8 @@ from singer_sdk.testing.target_tests import (
 )
 from singer_sdk.testing.templates import TargetTestTemplate
 
-from target_sequenced.exceptions import DestinationError, InputError
-from target_sequenced.target import TargetSequenced
+from target_sequenced.core.errors import DestinationError, InputError
+from target_sequenced.singer.target import TargetSequenced
 
 if t.TYPE_CHECKING:
     from tests.helpers import Db
@@ -74,6 +75,8 @@ SYSTEM_COLUMNS = {
 # information_schema.columns.data_type (lower case) on either dialect -> JSON Schema kind
 KIND_OF_TYPE = {
     "bigint": "integer",
+    "numeric": "number",
+    "decimal": "number",
     "double": "number",
     "double precision": "number",
     "varchar": "string",
@@ -150,7 +153,7 @@ def input_states(messages: list[dict]) -> list[t.Any]:
 def user_columns(db: Db, table: str) -> dict[str, str]:
     """Column -> kind of a table's columns other than the system ones."""
     return {
-        name: KIND_OF_TYPE.get(data_type, data_type)
+        name: KIND_OF_TYPE.get(re.sub(r"\(.*\)", "", data_type), data_type)
         for name, data_type in db.column_types(table).items()
         if name not in SYSTEM_COLUMNS
     }
@@ -199,7 +202,7 @@ class Runner(TargetTestRunner):
     def close(self) -> None:
         # A failed sync never reaches process_endofpipe, which disposes the engine.
         for target in self.targets:
-            target.destination.dispose()
+            target.core.close()
         if self._input is not None:
             self._input.close()
 
@@ -578,14 +581,18 @@ class EncodedStringDataNulError(Checks, TargetEncodedStringData):
             super().test()
 
     def validate(self) -> None:
-        self.assert_tables(*ENCODED_STREAMS)
-        for table in ENCODED_STREAMS:
-            assert table_rows(self.db, table) == []  # the failed load was rolled back
+        # Contract 7: the run stops at the record holding U+0000, after everything
+        # before its line is committed; nothing of it or after it is written.
         error = self.recorder.error
-        # exceptions.py: a statement the destination refuses is a DestinationError
-        # naming the table (connector.Destination.load).
-        assert isinstance(error, (DestinationError, InputError)), repr(error)
-        assert "test_strings" in str(error)
+        assert isinstance(error, InputError), repr(error)
+        assert "stream 'test_strings'" in str(error)
+        assert "PostgreSQL cannot store the character U+0000" in str(error)
+        first_nul = next(i for i, m in enumerate(self.messages) if holds_nul(m))
+        assert f"input line {first_nul + 1}," in str(error)
+        before = self.messages[:first_nul]
+        self.assert_tables(*{m["stream"] for m in before if m["type"] == "SCHEMA"})
+        sent = [m["record"]["id"] for m in before if m["type"] == "RECORD"]
+        assert [row["id"] for row in table_rows(self.db, "test_strings")] == sent
 
 
 class MultipleStateMessagesRelayed(CheckedMultipleStateMessages):
@@ -598,10 +605,13 @@ class MultipleStateMessagesRelayed(CheckedMultipleStateMessages):
 
     def validate(self) -> None:
         super().validate()
-        # The SDK's Target writes STATE only when it drains every sink: at the
-        # end of the input here, so only the last value is relayed (a finer
-        # checkpoint cadence would be fine too, and would fail this pin).
-        assert self.runner.state_messages == input_states(self.messages)[-1:]
+        # Contract 7: after each commit, the newest STATE it made safe. Every
+        # relayed STATE is one the tap sent, in its order, and the last is the
+        # tap's last.
+        relayed, sent = self.runner.state_messages, input_states(self.messages)
+        assert relayed[-1] == sent[-1]
+        positions = [sent.index(state) for state in relayed]
+        assert positions == sorted(set(positions))
 
 
 class RecordMissingKeyPropertyLocated(CheckedRecordMissingKeyProperty):

@@ -1,17 +1,15 @@
-"""Pure unit tests: names, kinds, sequences, settings. No database."""
+"""Unit tests: names, kinds, sequences, conversions, settings; the core's parse step alone."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 
-from target_sequenced import settings
-from target_sequenced.columns import Column, Kind, kind_of, row_converter, widen
-from target_sequenced.exceptions import InputError
-from target_sequenced.names import conform_name, conform_names
-from target_sequenced.sequencing import SequenceClock, VersionBuffer, sequence_of
-from target_sequenced.stats import StreamStats
+from target_sequenced.core.errors import InputError
+from target_sequenced.core.kinds import Kind, kind_of, widen
+from target_sequenced.core.names import conform_name, conform_names
+from target_sequenced.core.sequences import SequenceClock
+from target_sequenced.singer import settings
+from tests.core_harness import CLOCK, parse
 
 
 @pytest.mark.parametrize(
@@ -82,23 +80,83 @@ def test_widen_only_ever_widens() -> None:
         assert widen(kind, Kind.STRING) is Kind.STRING
 
 
-def test_row_converter_names_the_field_it_cannot_convert() -> None:
-    convert = row_converter([Column("n", Kind.INTEGER, "n")])
-    assert convert({"n": 5}, "here") == (5,)
-    with pytest.raises(
-        InputError,
-        match=r"here: #/n \(column n\): integer outside the signed 64-bit range: 92233",
-    ):
-        convert({"n": 2**63}, "here")
+INT = {"properties": {"id": {"type": "integer"}, "n": {"type": ["null", "integer"]}}}
 
 
-def test_row_converter_text_of_other_kinds() -> None:
-    convert = row_converter([Column("s", Kind.STRING, "s")])
-    assert convert({"s": True}, "") == ("true",)
-    assert convert({"s": 12}, "") == ("12",)
-    assert convert({"s": {"a": [1]}}, "") == ('{"a":[1]}',)
-    assert convert({"s": ""}, "") == ("",)
-    assert convert({}, "") == (None,)
+def test_an_integer_outside_64_bits_is_refused_naming_the_field() -> None:
+    parsed = parse(INT, [{"id": 1, "n": 5}, {"id": 2, "n": 2**63}])
+    assert [r["n"] for r in parsed.rows] == [5]
+    assert parsed.refused == [
+        (
+            "stream 's', input line 3, record 1: #/n: integer outside the signed 64-bit range, "
+            "found 9223372036854775808"
+        )
+    ]
+
+
+def test_text_of_other_kinds_in_a_text_column() -> None:
+    schema = {"properties": {"id": {"type": "integer"}, "s": {}}}
+    records = [{"id": 1, "s": True}, {"id": 2, "s": 12}, {"id": 3, "s": {"a": [1]}}]
+    records += [{"id": 4, "s": ""}, {"id": 5}]
+    text = {
+        "properties": {
+            "id": {"type": "integer"},
+            "s": {"type": ["string", "integer", "boolean", "object", "null"]},
+        }
+    }
+    assert [r["s"] for r in parse(text, records).rows] == ["true", "12", '{"a":[1]}', "", None]
+    assert [r["s"] for r in parse(schema, records).rows] == ["true", "12", '{"a":[1]}', '""', None]
+
+
+def test_sequence_sources_in_order_of_precedence() -> None:
+    schema = {"properties": {"id": {"type": "integer"}, "v": {}}}
+    stamp = "2024-01-01T00:00:01.5+00:00"
+    records = [{"id": 1, "_sdc_sequence": 5, "v": 7}, {"id": 2, "v": 7}, {"id": 3, "v": stamp}]
+    parsed = parse(schema, records, sequence_property="v")
+    assert [r["_sdc_sequence"] for r in parsed.rows] == [5, 7, 1_704_067_201_500_000]
+    generated = parse(schema, [{"id": 1}, {"id": 2, "_sdc_sequence": None}])
+    assert [r["_sdc_sequence"] for r in generated.rows] == [CLOCK, CLOCK + 1]
+
+
+@pytest.mark.parametrize("value", ["5000", 5000.5, 5000.0, True])
+def test_a_sequence_that_is_no_integer_makes_the_record_invalid(value: object) -> None:
+    """Contract 2.2: never replaced by a generated one, which would win forever (issue 11.1)."""
+    parsed = parse(INT, [{"id": 1, "_sdc_sequence": value}])
+    assert parsed.rows == []
+    (message,) = parsed.refused
+    assert message.startswith(
+        "stream 's', input line 2, record 0: #/_sdc_sequence: must be an integer"
+    )
+
+
+@pytest.mark.parametrize("value", [None, "yesterday", 1.5, True])
+def test_sequence_property_of_another_type_is_invalid(value: object) -> None:
+    schema = {"properties": {"id": {"type": "integer"}, "v": {}}}
+    parsed = parse(schema, [{"id": 1, "v": value}, {"id": 2}], sequence_property="v")
+    assert len(parsed.refused) == 2
+    assert all("#/v: the sequence_property must hold" in m for m in parsed.refused)
+
+
+def test_sequence_outside_int64_is_an_error() -> None:
+    (message,) = parse(INT, [{"id": 1, "_sdc_sequence": -(2**63) - 1}]).refused
+    assert "outside the signed 64-bit range" in message
+
+
+def test_buffer_keeps_greatest_sequence_then_latest_arrival() -> None:
+    schema = {"properties": {"id": {"type": "integer"}, "r": {"type": "string"}}}
+    versions = [(1, 5, "a"), (1, 3, "b"), (1, 5, "c"), (2, 1, "d"), (1, 4, "e")]
+    records = [{"id": k, "_sdc_sequence": q, "r": r} for k, q, r in versions]
+    parsed = parse(schema, records)
+    assert sorted(w["r"] for w in parsed.winners) == ["c", "d"]
+    assert parsed.stats.stale == 2  # b and e: older than a version before them
+    # a was the newest when it came: the load compares it with the stored row
+    assert parsed.candidates == [{"id": 1, "_sdc_sequence": 5}]
+
+
+def test_buffer_without_key_keeps_every_version() -> None:
+    schema = {"properties": {"r": {"type": "string"}}}
+    records = [{"_sdc_sequence": q, "r": r} for q, r in [(5, "a"), (3, "b"), (5, "c")]]
+    assert [w["r"] for w in parse(schema, records, key=()).winners] == ["a", "b", "c"]
 
 
 def test_clock_never_ties_even_when_frozen() -> None:
@@ -114,62 +172,6 @@ def test_clock_is_unique_over_many_calls_and_above_a_previous_run() -> None:
     assert len(set(values)) == len(values)
     assert values == sorted(values)
     assert values[0] > previous_run_max
-
-
-def test_sequence_sources_in_order_of_precedence() -> None:
-    clock = SequenceClock(now_ns=lambda: 99)
-    assert (
-        sequence_of({"_sdc_sequence": 5, "v": 7}, sequence_property="v", clock=clock, where="") == 5
-    )
-    assert sequence_of({"v": 7}, sequence_property="v", clock=clock, where="") == 7
-    stamp = "2024-01-01T00:00:01.5+00:00"
-    assert (
-        sequence_of({"v": stamp}, sequence_property="v", clock=clock, where="")
-        == 1_704_067_201_500_000
-    )
-    parsed = dt.datetime(2024, 1, 1, 0, 0, 1, 500_000, tzinfo=dt.timezone.utc)
-    assert (
-        sequence_of({"v": parsed}, sequence_property="v", clock=clock, where="")
-        == 1_704_067_201_500_000
-    )
-    assert sequence_of({"_sdc_sequence": True}, sequence_property=None, clock=clock, where="") == 99
-    assert sequence_of({}, sequence_property=None, clock=clock, where="") == 100
-
-
-@pytest.mark.parametrize("value", [None, "yesterday", 1.5, True])
-def test_sequence_property_of_another_type_is_invalid(value: object) -> None:
-    with pytest.raises(InputError, match=r"rec 3: #/v: the sequence_property must hold"):
-        sequence_of({"v": value}, sequence_property="v", clock=SequenceClock(), where="rec 3")
-
-
-def test_sequence_outside_int64_is_an_error() -> None:
-    with pytest.raises(InputError, match="outside the signed 64-bit range"):
-        sequence_of(
-            {"_sdc_sequence": -(2**63) - 1}, sequence_property=None, clock=SequenceClock(), where=""
-        )
-
-
-def test_buffer_keeps_greatest_sequence_then_latest_arrival() -> None:
-    stats = StreamStats()
-    buf = VersionBuffer(keyed=True, stats=stats)
-    for key, seq, row in [
-        ((1,), 5, "a"),
-        ((1,), 3, "b"),
-        ((1,), 5, "c"),
-        ((2,), 1, "d"),
-        ((1,), 4, "e"),
-    ]:
-        buf.add(key, seq, (row,))
-    assert sorted(buf.take()) == [("c",), ("d",)]
-    assert (stats.updated, stats.stale) == (1, 2)
-    assert len(buf) == 0
-
-
-def test_buffer_without_key_keeps_every_version() -> None:
-    buf = VersionBuffer(keyed=False, stats=StreamStats())
-    for seq, row in [(5, "a"), (3, "b"), (5, "c")]:
-        buf.add((), seq, (row,))
-    assert buf.take() == [("a",), ("b",), ("c",)]
 
 
 def test_settings_check_lists_every_problem() -> None:

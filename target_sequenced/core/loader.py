@@ -1,0 +1,459 @@
+"""The loading core: streams, their buffers, loads, STATE, and stopping at bad input.
+
+Adapters (the Singer target, the Import API, the HTTP server) feed it SCHEMA
+information, batches of RECORD messages (:mod:`.batches`), ACTIVATE_VERSION
+and STATE, each with its arrival; the loader does the rest. It knows nothing
+of the SDK or of where lines come from.
+
+Stopping (contract 7): an invalid record under ``on_invalid_record: fail``
+marks a stop at its line. At the next :meth:`Loader.settle` (the adapter
+calls it before anything with effects, and after each group of batches)
+everything that arrived before that line is committed, the STATE that
+covers it is emitted, and the record's error is raised; nothing of the line
+or after it is written. Under ``reject`` the record goes to ``_sdc_rejected``
+in the transaction of its stream's next load, and the run goes on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime as dt
+import typing as t
+from dataclasses import dataclass, field
+
+from target_sequenced.core.batches import ARRIVAL_STEP, Texts, arrival, line_of
+from target_sequenced.core.buffer import MalformedError, StreamBuffer
+from target_sequenced.core.checks import Rules
+from target_sequenced.core.destination import Load
+from target_sequenced.core.errors import (
+    InputError,
+    InvalidLineError,
+    InvalidRecordError,
+    MissingKeyError,
+    RecordBeforeSchemaError,
+    SchemaError,
+)
+from target_sequenced.core.exact import Reference
+from target_sequenced.core.names import conform_name
+from target_sequenced.core.plan import StreamPlan, build_plan
+from target_sequenced.core.query import compile_query
+from target_sequenced.core.sequences import SequenceClock
+from target_sequenced.core.states import PendingStates
+from target_sequenced.core.stats import StreamStats
+from target_sequenced.core.verdicts import Invalid, explain
+from target_sequenced.core.workspace import Workspace
+
+if t.TYPE_CHECKING:
+    import logging
+
+    from target_sequenced.core.batches import Batch
+    from target_sequenced.core.destination import Destination
+
+LOAD_METHODS = ("upsert", "append-only", "overwrite")
+INVALID_POLICIES = ("fail", "reject")
+
+
+@dataclass(frozen=True)
+class LoadSettings:
+    """The settings the core acts on."""
+
+    load_method: str = "upsert"
+    hard_delete: bool = False
+    batch_size_rows: int = 100_000
+    sequence_property: str | None = None
+    validate: bool = True
+    on_invalid_record: str = "fail"
+    sequence_sources_comparable: bool = False
+
+
+SINGER_RULES = Rules()
+"""Singer input: the schema's draft (guessed when it names none), formats as annotations."""
+
+
+@dataclass
+class Stream:
+    """One stream's state for the run."""
+
+    name: str
+    plan: StreamPlan
+    buffer: StreamBuffer
+    stats: StreamStats
+    rules: Rules
+    source: str | None
+    """The sequence source its table holds (or the first this run loaded)."""
+    key_fixed: bool = False
+    """Whether this run loaded the table (its key is then fixed)."""
+    prepared: bool = False
+    """Whether this plan's table was made (created or evolved) by a load."""
+    rejected: list[Invalid] = field(default_factory=list)
+
+
+@dataclass
+class _Stop:
+    at: int
+    error: Exception
+
+
+class Loader:
+    """Streams, buffers and loads of one run into one destination."""
+
+    def __init__(
+        self,
+        destination: Destination,
+        settings: LoadSettings,
+        *,
+        emit_state: t.Callable[[t.Any], None],
+        logger: logging.Logger,
+        workspace: Workspace | None = None,
+    ) -> None:
+        """Nothing is read or created until the first SCHEMA."""
+        self.destination = destination
+        self.settings = settings
+        self.emit_state = emit_state
+        self.logger = logger
+        self.workspace = workspace or Workspace()
+        self.clock = SequenceClock()
+        self.streams: dict[str, Stream] = {}
+        self.stats: dict[str, StreamStats] = {}
+        self.active_versions: dict[str, int] = {}
+        self.overwritten: set[str] = set()
+        self.states = PendingStates()
+        self._stop: _Stop | None = None
+        self.position = 0
+        """The arrival of the input line being handled."""
+        self._index = 0
+
+    def receiving(self, line: int) -> None:
+        """The adapter handles input line ``line`` next."""
+        self.position = arrival(line)
+        self._index = 0
+
+    def next_arrival(self) -> int:
+        """The arrival of the next record the current line brings."""
+        found = self.position + self._index
+        self._index += 1
+        if self._index >= ARRIVAL_STEP:
+            line = line_of(self.position)
+            msg = f"input line {line}: more than {ARRIVAL_STEP - 1} records from one line"
+            raise InputError(msg)
+        return found
+
+    # -- what adapters send --------------------------------------------------
+
+    def schema(
+        self,
+        stream: str,
+        schema: t.Mapping[str, t.Any],
+        key_properties: t.Sequence[str],
+        *,
+        at: int,
+        rules: Rules = SINGER_RULES,
+    ) -> None:
+        """A stream's schema and key; a change loads what is buffered under the old one first."""
+        existing = self.streams.get(stream)
+        key = tuple(key_properties or ())
+        if (
+            existing is not None
+            and existing.plan.schema == schema
+            and existing.plan.key_properties == key
+        ):
+            return
+        self.settle()
+        if existing is not None:
+            self._load(existing)
+        appends = self.settings.load_method == "append-only"
+        stored = self.destination.table(_table_name(stream, self.destination))
+        plan = build_plan(
+            stream,
+            schema,
+            key,
+            appends=appends,
+            max_identifier_length=self.destination.max_identifier_length,
+            stored=stored.kinds if stored else None,
+            draft=rules.draft,
+        )
+        if stored is not None and stored.kinds and bool(stored.primary_key) != plan.unique_key:
+            has = (
+                f"primary key {list(stored.primary_key)}"
+                if stored.primary_key
+                else "no primary key"
+            )
+            wants = (
+                "upsert and overwrite need one"
+                if plan.unique_key
+                else "append-only keeps every version"
+            )
+            msg = (
+                f"stream '{stream}', input line {line_of(at)}: table '{plan.table}' has {has}, "
+                f"and load_method '{self.settings.load_method}' cannot load it ({wants})"
+            )
+            raise SchemaError(msg, remedy="load the stream into another table, or drop the table")
+        fixed = stored.key if stored and stored.key is not None else None
+        if existing is not None and existing.key_fixed:
+            fixed = existing.plan.key
+        if fixed is not None and tuple(fixed) != plan.key:
+            msg = (
+                f"stream '{stream}', input line {line_of(at)}: the SCHEMA's key {list(plan.key)} "
+                f"differs from table '{plan.table}''s key {list(fixed)}; a table's key is fixed by "
+                "its first load (Stitch refuses key changes too), and the table was left as it was"
+            )
+            raise SchemaError(
+                msg,
+                remedy="load the stream into another table, or drop the table to load it afresh",
+            )
+        stats = self.stats.setdefault(stream, StreamStats())
+        query = compile_query(
+            plan,
+            rules,
+            sequence_property=self.settings.sequence_property,
+            validate=self.settings.validate,
+            nul_ok=self.destination.stores_nul,
+        )
+        if query.reference:
+            self.logger.info(
+                "Stream '%s' is validated record by record: its schema uses %s",
+                stream,
+                query.reference,
+            )
+        reference = Reference(plan.doc, rules) if self.settings.validate else None
+        buffer = StreamBuffer(
+            self.workspace, query, reference, plan.key, keyed=plan.unique_key, stats=stats
+        )
+        source = existing.source if existing is not None else (stored.source if stored else None)
+        self.streams[stream] = Stream(stream, plan, buffer, stats, rules, source)
+        if existing is not None:
+            self.streams[stream].key_fixed = existing.key_fixed
+
+    def open_soon(self) -> None:
+        """Open the destination and the workspace in threads, while the adapter starts reading."""
+        opener = getattr(self.destination, "open_soon", None)
+        if opener is not None:
+            opener()
+        self.workspace.open_soon()
+
+    def knows(self, stream: str) -> bool:
+        """Whether the stream had its SCHEMA."""
+        return stream in self.streams
+
+    def require(self, stream: str, *, at: int) -> None:
+        """Raise :class:`InputError` unless the stream had its SCHEMA."""
+        if stream not in self.streams:
+            msg = (
+                f"input line {line_of(at)}: a RECORD for stream '{stream}' came before its "
+                "SCHEMA message"
+            )
+            raise RecordBeforeSchemaError(
+                msg, remedy="the tap must send a SCHEMA message for each stream first"
+            )
+
+    def buffered(self) -> int:
+        """Rows waiting in every stream's buffer."""
+        return sum(len(s.buffer) for s in self.streams.values())
+
+    def room(self, stream: str) -> int:
+        """Records the buffers take before the next load."""
+        _ = stream
+        return max(self.settings.batch_size_rows - self.buffered(), 1)
+
+    def add(self, stream: str, batch: Batch) -> bool:
+        """Parse a batch of the stream's RECORD messages into its buffer.
+
+        Returns False, keeping nothing, when the batch holds another count of
+        the stream's RECORDs than ``batch.count`` (the caller then sends its
+        lines one by one). Raises :class:`InputError` for a stream without a
+        SCHEMA, and records a stop at a malformed line.
+        """
+        low, _ = batch.bounds
+        self.require(stream, at=low)
+        state = self.streams[stream]
+        if self._stop is not None and low >= self._stop.at:
+            return True
+        with self._readable(batch) as readable:
+            return self._add(state, readable)
+
+    @contextlib.contextmanager
+    def _readable(self, batch: Batch) -> t.Iterator[Batch]:
+        """The batch as a relation of the workspace (texts are registered for the while)."""
+        if not isinstance(batch, Texts):
+            yield batch
+            return
+        name = self.workspace.temp_name("texts")
+        with self.workspace.registered(name, batch.table):
+            yield dataclasses.replace(batch, relation=name)
+
+    def _add(self, state: Stream, batch: Batch) -> bool:
+        stream = state.name
+        source = None if self.settings.sequence_sources_comparable else state.source
+        try:
+            added = state.buffer.add(
+                batch,
+                stream=stream,
+                clock=self.clock.reserve(batch.positions),
+                received_at=dt.datetime.now(tz=dt.timezone.utc),
+                active_version=self.active_versions.get(stream),
+                source=source,
+            )
+        except MalformedError as exc:
+            self.stop_at(
+                arrival(exc.line), InvalidLineError(f"input line {exc.line}: not valid JSON")
+            )
+            return True
+        if added.mismatched:
+            return False
+        if added.invalid:
+            base = state.stats.received - added.received
+            indexes = {a: base + i for a, i in added.indexes.items()}
+            self._refused(state, batch, added.invalid, indexes, source)
+        if state.source is None:
+            state.source = state.buffer.first_source()
+        if self.buffered() >= self.settings.batch_size_rows and self._stop is None:
+            self._load_all()
+        return True
+
+    def _load_all(self) -> None:
+        """Load every stream's buffer, the one holding the oldest record first.
+
+        The buffers fill together (``batch_size_rows`` counts them all), so a
+        STATE that came after their records is safe after this round.
+        """
+        waiting = [s for s in self.streams.values() if len(s.buffer) or s.rejected]
+        for state in sorted(waiting, key=lambda s: s.buffer.oldest or 0):
+            self._load(state)
+
+    def _refused(
+        self,
+        state: Stream,
+        batch: Batch,
+        arrivals: list[int],
+        indexes: dict[int, int],
+        source: str | None,
+    ) -> None:
+        found = explain(
+            self.workspace,
+            state.buffer,
+            batch,
+            arrivals,
+            indexes,
+            stream=state.name,
+            table=state.plan.table,
+            source=source,
+        )
+        state.buffer.discard(arrivals)
+        if self.settings.on_invalid_record == "reject":
+            state.rejected += found
+            state.stats.rejected += len(found)
+            for invalid in found:
+                self.logger.warning("Rejected: %s", invalid.message)
+            return
+        first = found[0]
+        kind = MissingKeyError if first.missing_key else InvalidRecordError
+        self.stop_at(arrival(line_of(first.arrival)), kind(first.message))
+
+    def activate_version(self, stream: str, version: int, *, at: int) -> None:
+        """ACTIVATE_VERSION: load the buffer, then retire older versions' rows (contract 5)."""
+        _ = at
+        self.settle()
+        state = self.streams.get(stream)
+        if state is None:
+            msg = (
+                f"input line {line_of(at)}: ACTIVATE_VERSION for stream '{stream}' "
+                "came before its SCHEMA"
+            )
+            raise RecordBeforeSchemaError(msg)
+        self._load(state)
+        active = self.active_versions.get(stream)
+        self.active_versions[stream] = max(active or version, version)
+        state.stats.deleted += self.destination.activate_version(
+            state.plan, version, hard_delete=self.settings.hard_delete
+        )
+
+    def state(self, value: t.Any, *, at: int) -> None:  # noqa: ANN401 - any JSON value
+        """A STATE message: emitted once everything before it is committed."""
+        if self._stop is not None and at > self._stop.at:
+            return
+        self.states.received(at, value)
+        if not any(len(s.buffer) or s.rejected for s in self.streams.values()):
+            self._emit()
+
+    def stop_at(self, at: int, error: Exception) -> None:
+        """Stop the run at arrival ``at`` (the earliest stop wins) with ``error``."""
+        if self._stop is None or at < self._stop.at:
+            self._stop = _Stop(at, error)
+
+    def settle(self) -> None:
+        """Act on a pending stop: commit what arrived before it, emit its STATE, raise."""
+        stop = self._stop
+        if stop is None:
+            return
+        self.states.before(stop.at)
+        for state in self.streams.values():
+            self._load(state, before=stop.at)
+        self._emit()
+        raise stop.error
+
+    def finish(self) -> None:
+        """End of input: load everything, emit the last STATE."""
+        self.settle()
+        for state in self.streams.values():
+            self._load(state)
+        self._emit()
+
+    def close(self) -> None:
+        """Free the workspace and close the destination (again: nothing happens)."""
+        try:
+            for state in self.streams.values():
+                with contextlib.suppress(Exception):
+                    state.buffer.drop()
+            self.workspace.close()
+        finally:
+            self.destination.close()
+
+    # -- loads -----------------------------------------------------------------
+
+    def _load(self, state: Stream, before: int | None = None) -> None:
+        """Load the stream's buffer (and, the first time, create its table even if empty)."""
+        buffer = state.buffer
+        rejected = tuple(r for r in state.rejected if before is None or r.arrival < before)
+        if not len(buffer) and not rejected and state.prepared:
+            return
+        numbers = buffer.number_stats(before)
+        rows, candidates = buffer.take(before)
+        if rows.num_rows == 0 and not rejected and state.prepared:
+            return
+        replace_all = (
+            self.settings.load_method == "overwrite" and state.name not in self.overwritten
+        )
+        result = self.destination.load(
+            Load(
+                plan=state.plan,
+                rows=rows,
+                candidates=candidates,
+                rejected=rejected,
+                numbers=numbers,
+                replace_all=replace_all,
+                hard_delete=self.settings.hard_delete,
+                source=state.source,
+            )
+        )
+        state.rejected = [r for r in state.rejected if r not in rejected]
+        state.key_fixed = state.prepared = True
+        if replace_all:
+            self.overwritten.add(state.name)
+        stats = state.stats
+        stats.inserted += result.inserted
+        stats.updated += result.updated
+        stats.stale += result.stale
+        stats.deleted += result.deleted
+        self._emit()
+
+    def _emit(self) -> None:
+        waiting = [s.buffer.oldest for s in self.streams.values() if s.buffer.oldest is not None]
+        waiting += [r.arrival for s in self.streams.values() for r in s.rejected]
+        value = self.states.safe(min(waiting) if waiting else None)
+        if value is not None:
+            self.emit_state(value)
+
+
+def _table_name(stream: str, destination: Destination) -> str:
+    return conform_name(stream, destination.max_identifier_length)

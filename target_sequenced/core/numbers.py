@@ -1,0 +1,112 @@
+"""Numbers kept exactly: how they are read, written as text, and when the bulk read needs help.
+
+DuckDB's JSON reader turns a number into a double unless the value is read
+straight into a DECIMAL, so:
+
+- A ``number`` column is read as ``DECIMAL(38, 18)``, which is exact for
+  every number with at most 20 integer and 18 decimal digits, and kept as
+  its normalised decimal text (:func:`normal_sql`, :func:`normal`): no
+  exponent, no trailing zeros (``1.50`` -> ``1.5``, ``1e2`` -> ``100``).
+- An ``integer`` column is a signed 64-bit integer; a value outside that
+  range is invalid (:data:`INT64_MIN`, :data:`INT64_MAX`).
+- A line whose numbers that read could round is *lossy* (:func:`lossy_sql`):
+  a number written with an exponent, with more than 18 decimals or more
+  than 19 integer digits, or (where numbers also reach JSON or text
+  columns, which DuckDB writes back from doubles) a number of 16 or more
+  digits that is not its double's shortest form. For such a line the
+  values that hold numbers are taken from Python's exact parse instead
+  (:mod:`target_sequenced.core.exact`), and the line is validated there.
+
+``tests/test_numbers.py`` runs one table through the SQL and Python forms.
+"""
+
+from __future__ import annotations
+
+import decimal
+import typing as t
+
+from target_sequenced.core.sql import literal
+
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
+READ_TYPE = "DECIMAL(38,18)"
+"""The exact read of a JSON number: 20 integer and 18 decimal digits."""
+READ_SCALE = 18
+
+_TOKEN = r"[:,\[]\s*-?"  # noqa: S105 - a number token's start, not a password
+_EXPONENT = _TOKEN + r"[0-9]+(\.[0-9]+)?[eE]"
+_LONG_FRACTION = _TOKEN + r"[0-9]+\.[0-9]{19}"
+_BIG = _TOKEN + r"[0-9]{20}"
+_LONG_FLOAT_HINT = _TOKEN + r"[0-9.]{17}"
+_FLOAT_TOKENS = r"[:,\[]\s*(-?[0-9]+\.[0-9]+)"
+
+
+def lossy_sql(line: str, *, written_back: bool) -> str:
+    """SQL: whether the JSON text ``line`` holds a number the bulk read could change.
+
+    A conservative test on the text (a match inside a string counts too).
+    ``written_back``: numbers also reach columns that DuckDB writes from
+    doubles (JSON columns, text columns that accept numbers).
+    """
+    rough = f"regexp_matches({line}, {literal(_EXPONENT + '|' + _LONG_FRACTION + '|' + _BIG)})"
+    if not written_back:
+        return rough
+    # A double's shortest form is what DuckDB writes back, so such a number
+    # survives; any other of 16 digits or more does not.
+    changed = (
+        f"list_bool_or(list_transform(regexp_extract_all({line}, {literal(_FLOAT_TOKENS)}, 1), "
+        "lambda x: length(x) > 16 AND CAST(CAST(x AS DOUBLE) AS VARCHAR) <> x))"
+    )
+    hint = f"regexp_matches({line}, {literal(_LONG_FLOAT_HINT)})"
+    return f"({rough} OR ({hint} AND coalesce({changed}, false)))"
+
+
+def trim_sql(text: str) -> str:
+    """SQL: a decimal's text without trailing zeros after its point (``10.500`` -> ``10.5``)."""
+    inner = f"regexp_replace({text}, '(\\.[0-9]*[1-9])0+$', '\\1')"
+    return f"regexp_replace({inner}, '\\.0+$', '')"
+
+
+def normal_sql(value: str) -> str:
+    """SQL: the normalised text of a DECIMAL value (NULL stays NULL)."""
+    return f"CASE WHEN {value} = 0 THEN '0' ELSE {trim_sql(f'CAST({value} AS VARCHAR)')} END"
+
+
+def normal(value: decimal.Decimal | int) -> str:
+    """Python: the normalised text of a number (the same text :func:`normal_sql` gives)."""
+    if isinstance(value, int):
+        return str(value)
+    if value == 0:
+        return "0"
+    text = format(value, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text
+
+
+def scale_sql(text: str) -> str:
+    """SQL: decimals of a normalised number text."""
+    return f"length(regexp_extract({text}, '\\.([0-9]+)$', 1))"
+
+
+def integer_digits_sql(text: str) -> str:
+    """SQL: integer digits of a normalised number text (``0.5`` has none)."""
+    return f"length(ltrim(regexp_extract({text}, '^-?([0-9]+)', 1), '0'))"
+
+
+def declared_scale(schema: t.Mapping[str, t.Any]) -> int | None:
+    """Decimals a property's schema declares: a ``multipleOf`` of 10^-k, or a ``scale``.
+
+    ``scale`` is what the SDK's ``singer.decimal`` strings carry.
+    """
+    scale = schema.get("scale")
+    if isinstance(scale, int) and not isinstance(scale, bool) and 0 <= scale <= READ_SCALE:
+        return scale
+    step = schema.get("multipleOf")
+    if isinstance(step, bool) or not isinstance(step, (int, float, decimal.Decimal)):
+        return None
+    exact = decimal.Decimal(str(step)) if isinstance(step, float) else decimal.Decimal(step)
+    sign, digits, exponent = exact.normalize().as_tuple()
+    if sign or digits != (1,) or not isinstance(exponent, int):
+        return None
+    return -exponent if -READ_SCALE <= exponent <= 0 else None

@@ -1,0 +1,222 @@
+"""Reads the input in chunks of lines and hands them to the loading core, by line number.
+
+RECORD lines are recognised by the prefix Singer libraries write
+(``{"type": "RECORD", "stream": "...``); runs of them between other messages
+go to the core in bulk, by stream, read straight from the chunk that the
+workspace scans as an Arrow table. Every other line is parsed here: STATE goes
+to the core, SCHEMA, ACTIVATE_VERSION and BATCH to the SDK's handlers (stream
+maps and flattening apply there), Import API payloads to their translator. A
+RECORD that is not written the usual way goes to the core as its own text.
+
+STATE lines inside a run are handled after the run's records (before the core
+settles): the core emits a STATE only once every record that arrived before
+it is committed, so this changes nothing.
+
+Any error at a line stops the run there (contract 7): the core commits what
+arrived before the line, emits the STATE that covers it, and the error is
+raised. Before a line with effects (SCHEMA, ACTIVATE_VERSION, ...) the core
+settles, so a bad record never lets a later line's effect through.
+"""
+
+from __future__ import annotations
+
+import decimal
+import json
+import typing as t
+from collections import Counter, defaultdict
+
+from singer_sdk.singerlib.encoding import SimpleSingerReader
+
+from target_sequenced.core.batches import Lines, Texts, arrival
+from target_sequenced.core.errors import InputError, InvalidLineError
+from target_sequenced.importapi.translate import shape_of
+from target_sequenced.singer.chunks import Chunk, read_ahead
+from target_sequenced.singer.errors import for_the_sdk
+
+if t.TYPE_CHECKING:
+    from target_sequenced.core.loader import Loader
+    from target_sequenced.importapi.loading import PayloadLoader
+
+PER_LINE_BELOW = 1
+"""Runs shorter than this go line by line (tests raise it to cover that way)."""
+CHUNK_RELATION = "chunk"
+MESSAGE_TYPES = ("RECORD", "SCHEMA", "STATE", "ACTIVATE_VERSION", "BATCH")
+
+Callbacks = dict[str, t.Callable[[dict], None]]
+
+
+class LineReader(SimpleSingerReader):
+    """Reads Singer messages (and Import API payloads) for the core, counting lines from 1."""
+
+    def __init__(self) -> None:
+        """Start before the first line; :meth:`bind` connects the core."""
+        super().__init__()
+        self.line_number = 0
+        self.core: Loader | None = None
+        self.payloads: PayloadLoader | None = None
+        self.bulk = True
+        self.flush: t.Callable[[], None] = lambda: None
+        self._pending: dict[str, list[tuple[int, str]]] = defaultdict(list)
+        self._stats: dict[str, int] = defaultdict(int)
+
+    def bind(
+        self, core: Loader, payloads: PayloadLoader, *, bulk: bool, flush: t.Callable[[], None]
+    ) -> None:
+        """Feed ``core``; ``bulk``: records need no stream map, so lines go to it directly."""
+        self.core = core
+        self.payloads = payloads
+        self.bulk = bulk
+        self.flush = flush
+
+    @property
+    def _core(self) -> Loader:
+        if self.core is None:
+            msg = "the reader is not bound to a loading core"
+            raise RuntimeError(msg)
+        return self.core
+
+    def process_lines(self, file_input: t.IO[str] | None, callbacks: Callbacks) -> t.Counter[str]:
+        """Read every line; return how many messages of each type there were."""
+        self._stats = defaultdict(int)
+        core = self._core
+        core.open_soon()
+        try:
+            for chunk in read_ahead(file_input or self.default_input, bulk=self.bulk):
+                if chunk.table is None:
+                    for number, line in chunk.numbered():
+                        self._line(line, number, callbacks)
+                else:
+                    with core.workspace.registered(CHUNK_RELATION, chunk.table):
+                        self._chunk(chunk, callbacks)
+                self.line_number = chunk.base + len(chunk)
+            self._settle()
+        except BaseException as exc:
+            # The run ends here: the SDK will not reach process_endofpipe, and the
+            # threads that open the destination and the workspace must not be
+            # left running as the process exits.
+            core.close()
+            if isinstance(exc, InputError):
+                raise for_the_sdk(exc) from exc
+            raise
+        return Counter(**self._stats)
+
+    def _chunk(self, chunk: Chunk, callbacks: Callbacks) -> None:
+        """Each segment's runs in bulk, then its STATE lines, then the line that ends it."""
+        for segment in chunk.segments:
+            for stream, numbers in segment.runs.items():
+                self._run(chunk, stream, numbers, callbacks)
+            for number in segment.states:
+                self._line(chunk.line(number), number, callbacks)
+            self._settle()
+            if segment.other is not None:
+                self._line(chunk.line(segment.other), segment.other, callbacks)
+
+    def _run(self, chunk: Chunk, stream: str, numbers: list[int], callbacks: Callbacks) -> None:
+        core = self._core
+        if not core.knows(stream) or len(numbers) < PER_LINE_BELOW:
+            for number in numbers:
+                self._line(chunk.line(number), number, callbacks)
+            return
+        start = 0
+        while start < len(numbers):
+            piece = numbers[start : start + core.room(stream)]
+            start += len(piece)
+            self.line_number = piece[0]
+            if core.add(stream, Lines(CHUNK_RELATION, piece[0], piece[-1], len(piece))):
+                self._stats["RECORD"] += len(piece)
+                continue
+            for number in piece:
+                self._line(chunk.line(number), number, callbacks)
+
+    def _settle(self) -> None:
+        """Send every collected record to the core, then let it act on a stop."""
+        self._send_pending()
+        self._core.settle()
+
+    def _send_pending(self) -> None:
+        """Send the records collected line by line (and the sinks') to the core."""
+        core = self._core
+        for stream, pending in self._pending.items():
+            if pending:
+                arrivals, texts = zip(*pending, strict=True)
+                if not core.add(stream, Texts.of(arrivals, texts)):
+                    msg = f"stream '{stream}': a line read as its RECORD is not one"
+                    raise InputError(msg)
+        self._pending.clear()
+        self.flush()
+
+    def _line(self, line: bytes | bytearray, number: int, callbacks: Callbacks) -> None:
+        """Handle one line; an error stops the run at it."""
+        self.line_number = number
+        core = self._core
+        core.receiving(number)
+        try:
+            self._dispatch(line, number, callbacks)
+        except InputError as exc:
+            core.stop_at(arrival(number), exc)
+            self._settle()
+            raise
+
+    def _dispatch(self, line: bytes | bytearray, number: int, callbacks: Callbacks) -> None:
+        try:
+            text = line.decode()
+        except UnicodeDecodeError as exc:
+            msg = f"input line {number}: not UTF-8 text ({exc.reason} at byte {exc.start})"
+            raise InvalidLineError(msg) from exc
+        if not text.strip():
+            return
+        try:
+            value = json.loads(text, parse_float=decimal.Decimal)
+        except (ValueError, RecursionError) as exc:
+            msg = f"input line {number}: not valid JSON ({_reason(exc)})"
+            raise InvalidLineError(msg) from exc
+        shape = shape_of(value)
+        if shape is None:
+            msg = (
+                f"input line {number}: neither a Singer message (an object with 'type'), "
+                "an Import API batch (an object with 'table_name' and 'messages') nor "
+                "push records (an array, or an object with 'client_id' and 'data')"
+            )
+            raise InvalidLineError(msg)
+        if shape != "singer":
+            self._settle()
+            if self.payloads is not None:
+                self._stats["RECORD"] += self.payloads.load(value, number)
+            return
+        self._message(value, text, number, callbacks)
+
+    def _message(self, message: dict, text: str, number: int, callbacks: Callbacks) -> None:
+        kind = message.get("type")
+        core = self._core
+        if kind == "RECORD" and self.bulk:
+            stream = message.get("stream")
+            if not isinstance(stream, str) or not isinstance(message.get("record"), dict):
+                msg = f"input line {number}: a RECORD needs a 'stream' name and a 'record' object"
+                raise InvalidLineError(msg)
+            core.require(stream, at=arrival(number))
+            self._pending[stream].append((arrival(number), text))
+            self._stats["RECORD"] += 1
+            return
+        if kind == "STATE":
+            if "value" not in message:
+                msg = f"input line {number}: a STATE message needs a 'value'"
+                raise InvalidLineError(msg)
+            self._send_pending()  # a STATE waits for every record before it
+            core.state(message["value"], at=arrival(number))
+            self._stats["STATE"] += 1
+            return
+        if kind not in MESSAGE_TYPES:
+            msg = f"input line {number}: unknown message type {kind!r}"
+            raise InvalidLineError(msg)
+        if kind != "RECORD":
+            self._settle()
+        callbacks[str(kind)](message)
+        self._stats[str(kind)] += 1
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, RecursionError):
+        return "nested too deeply"
+    if isinstance(exc, json.JSONDecodeError):
+        return f"{exc.msg} at character {exc.pos + 1}"
+    return str(exc)
