@@ -22,7 +22,7 @@ from target_sequenced.core.batches import Lines
 from target_sequenced.core.exact import column_value, parse
 from target_sequenced.core.kinds import Kind
 from target_sequenced.core.numbers import integer_digits_sql, scale_sql
-from target_sequenced.core.sql import literal, quote
+from target_sequenced.core.sql import quote
 from target_sequenced.core.system import SEQUENCE
 from target_sequenced.core.versions import BUFFER_STALE, CANDIDATE, ranked_sql
 
@@ -111,7 +111,7 @@ class StreamBuffer:
     def _create(self) -> None:
         cols = ", ".join(f"{quote(c.name)} {SQL_TYPES[c.kind]}" for c in self.columns)
         flags = "_arrival BIGINT, _ok_schema BOOLEAN, _ok_num BOOLEAN, _ok_other BOOLEAN, "
-        flags += "_lossy BOOLEAN, _ignored BOOLEAN, _source VARCHAR"
+        flags += "_lossy BOOLEAN, _ignored BOOLEAN, _source TINYINT"
         self.workspace.run(f"CREATE TABLE {self._table} ({cols}, {flags})")
         self._created = True
 
@@ -163,16 +163,19 @@ class StreamBuffer:
         if lossy:
             self._exact(rows, low, high)
         # After the exact parse: a lossy row's verdicts are final only now.
-        [(ignored,)] = run(
-            f"SELECT count(*) FILTER (WHERE _ignored AND {_OK}) FROM {self._table} WHERE {where}"
+        other_source = f" OR _source IS DISTINCT FROM {self._code(source)}" if source else ""
+        bad = f"(NOT {_OK}{other_source})"
+        [(ignored, refused)] = run(
+            f"SELECT count(*) FILTER (WHERE _ignored AND {_OK}), count(*) FILTER (WHERE {bad}) "
+            f"FROM {self._table} WHERE {where}"
         )
-        other_source = f" OR _source IS DISTINCT FROM {literal(source)}" if source else ""
-        invalid = run(
-            "SELECT _arrival, _rank FROM (SELECT _arrival, "
-            "row_number() OVER (ORDER BY _arrival) - 1 "
-            f"AS _rank, (NOT {_OK}{other_source}) AS _bad FROM {self._table} WHERE {where}) "
-            "WHERE _bad ORDER BY _arrival"
-        )
+        invalid = []
+        if refused:
+            invalid = run(
+                "SELECT _arrival, _rank FROM (SELECT _arrival, "
+                f"row_number() OVER (ORDER BY _arrival) - 1 AS _rank, {bad} AS _bad "
+                f"FROM {self._table} WHERE {where}) WHERE _bad ORDER BY _arrival"
+            )
         if ignored:
             run(f"DELETE FROM {self._table} WHERE {where} AND _ignored AND {_OK}")
         self.stats.received += count
@@ -224,12 +227,17 @@ class StreamBuffer:
                 f"WHERE {self._table}._arrival = e._arrival"
             )
 
+    def _code(self, source: str) -> int:
+        """A source's index among the query's (-1: none of them, so no row matches)."""
+        names = self.query.sources
+        return names.index(source) if source in names else -1
+
     def first_source(self) -> str | None:
         """The sequence source of the earliest buffered row (None: no row)."""
         if not self.rows:
             return None
         found = self.workspace.run(f"SELECT _source FROM {self._table} ORDER BY _arrival LIMIT 1")
-        return found[0][0] if found else None
+        return self.query.sources[found[0][0]] if found and found[0][0] is not None else None
 
     def invalid_rows(
         self, arrivals: t.Sequence[int]
@@ -237,7 +245,7 @@ class StreamBuffer:
         """``(arrival, source, schema ok, numeric ok, lossy)`` of buffered rows, by arrival."""
         listed = ", ".join(str(int(a)) for a in arrivals)
         return [
-            (int(a), s, bool(o1), bool(o2), bool(lossy))
+            (int(a), None if s is None else self.query.sources[s], bool(o1), bool(o2), bool(lossy))
             for a, s, o1, o2, lossy in self.workspace.run(
                 f"SELECT _arrival, _source, _ok_schema, _ok_num, _lossy FROM {self._table} "
                 f"WHERE _arrival IN ({listed}) ORDER BY _arrival"
@@ -255,10 +263,10 @@ class StreamBuffer:
         self.workspace.run(f"DELETE FROM {self._table} WHERE _arrival IN ({listed})")
         self.rows -= int(gone)
 
-    def number_stats(self, before: int | None) -> dict[str, tuple[int, int]]:
-        """Per number column: the most decimals and integer digits among the rows to load."""
+    def number_stats(self, rows: pa.Table) -> dict[str, tuple[int, int]]:
+        """Per number column: the most decimals and integer digits among rows a load writes."""
         numbers = [c for c in self.columns if c.kind is Kind.NUMBER]
-        if not numbers or not self.rows:
+        if not numbers or not rows.num_rows:
             return {}
         parts = []
         for col in numbers:
@@ -267,8 +275,9 @@ class StreamBuffer:
                 f"coalesce(max({scale_sql(name)}), 0)",
                 f"coalesce(max({integer_digits_sql(name)}), 0)",
             ]
-        where = "" if before is None else f" WHERE _arrival < {before:d}"
-        [found] = self.workspace.run(f"SELECT {', '.join(parts)} FROM {self._table}{where}")
+        relation = self.workspace.temp_name("winners")
+        with self.workspace.registered(relation, rows):
+            [found] = self.workspace.run(f"SELECT {', '.join(parts)} FROM {quote(relation)}")
         return {
             col.name: (int(found[2 * i]), int(found[2 * i + 1])) for i, col in enumerate(numbers)
         }
@@ -288,10 +297,12 @@ class StreamBuffer:
         where = "" if before is None else f"WHERE _arrival < {before:d}"
         candidates = None
         if self.keyed:
+            # The windows over key, sequence and arrival only: the wide rows are
+            # read once more, for the winners.
             ranked = self.workspace.temp_name("ranked")
-            relation = f"(SELECT * FROM {self._table} {where})"
+            narrow = f"(SELECT {self._key}, {seq}, _arrival FROM {self._table} {where})"
             self.workspace.run(
-                f"CREATE TEMP TABLE {ranked} AS {ranked_sql(seq, self._key, relation)}"
+                f"CREATE TEMP TABLE {ranked} AS {ranked_sql(seq, self._key, narrow)}"
             )
             try:
                 [(stale,)] = self.workspace.run(
@@ -303,7 +314,9 @@ class StreamBuffer:
                     f"WHERE {CANDIDATE.format(sequence=seq)}"
                 ).to_arrow_table()
                 table = self.workspace.con.sql(
-                    f"SELECT {names} FROM {ranked} WHERE _rank = 1 ORDER BY {self._key}"
+                    f"SELECT {names} FROM {self._table} SEMI JOIN "
+                    f"(SELECT _arrival FROM {ranked} WHERE _rank = 1) w USING (_arrival) "
+                    f"ORDER BY {self._key}"
                 ).to_arrow_table()
             finally:
                 self.workspace.run(f"DROP TABLE IF EXISTS {ranked}")

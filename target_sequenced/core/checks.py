@@ -236,12 +236,21 @@ class Compiler:
         parts = []
         keys = f"json_keys({json})"
         properties = schema.get("properties") or {}
-        for name, sub in properties.items():
-            child = Value.of_json(f"json_extract({json}, {literal(_pointer(name))})")
-            parts.append(f"({child.json} IS NULL OR {self.check(sub, child)})")
         required = schema.get("required")
-        if isinstance(required, list) and required:
-            parts.append(f"list_has_all({keys}, [{', '.join(literal(r) for r in required)}])")
+        required = required if isinstance(required, list) else []
+        named = list(dict.fromkeys([*properties, *required]))
+        if named:
+            # The object's members read in one parse, as JSON texts (NULL when
+            # absent), bound to a name for the checks below.
+            members = self._lambda()
+            inner = []
+            for name, sub in properties.items():
+                child = Value.of_json(f"{members}.{_member(name)}")
+                inner.append(f"({child.json} IS NULL OR {self.check(sub, child)})")
+            inner += [f"({members}.{_member(r)} IS NOT NULL)" for r in required]
+            structure = "{" + ", ".join(f'{_json_string(n)}: "JSON"' for n in named) + "}"
+            read = f"from_json({json}, {literal(structure)})"
+            parts.append(f"list_transform([{read}], lambda {members}: {_and(inner)})[1]")
         extra = schema.get("additionalProperties", True)
         if extra is not True:
             parts.append(self._extra(json, keys, list(properties), extra))
@@ -308,6 +317,15 @@ class Compiler:
 
 def _pointer(key: str) -> str:
     return "/" + key.replace("~", "~0").replace("/", "~1")
+
+
+def _member(name: str) -> str:
+    """A struct member as DuckDB SQL (``x."a b"``)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _json_string(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def allowed_types(schema: object, doc: SchemaDoc) -> frozenset[str]:

@@ -136,12 +136,19 @@ def column_read(
     elif kind in (Kind.TIMESTAMP, Kind.DATE):
         grammar = INSTANT if kind is Kind.TIMESTAMP else DATE
         text = value.text or f"json_extract_string({value.json}, '$')"
+        raw = (
+            fields.unlifted(value.text)
+            if value.text
+            else f"json_extract_string({fields.unlifted(str(value.json))}, '$')"
+        )
+        # The instant is read once, in the middle query, for the check and the value.
+        instant = fields.lift(f"_i{len(fields.lifted)}", instant_sql(raw))
         holds(
-            f"{value.type} = 'VARCHAR' AND {grammar.sql(text)}",
+            f"{value.type} = 'VARCHAR' AND {grammar.sql(text, instant)}",
             "not a date-time" if kind is Kind.TIMESTAMP else "not a date (YYYY-MM-DD)",
             is_numeric=False,
         )
-        expr = instant_sql(text) if kind is Kind.TIMESTAMP else f"TRY_CAST({text} AS DATE)"
+        expr = instant if kind is Kind.TIMESTAMP else f"CAST({instant} AS DATE)"
     elif kind is Kind.JSON:
         expr = f"CASE WHEN {value.type} <> 'NULL' THEN CAST({value.json} AS VARCHAR) END"
         if value.json is None:

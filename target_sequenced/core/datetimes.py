@@ -43,14 +43,16 @@ class Grammar:
             return False
         return True
 
-    def sql(self, text: str) -> str:
+    def sql(self, text: str, instant: str | None = None) -> str:
         """SQL form over a VARCHAR expression: TRUE, FALSE, or NULL when ``text`` is NULL.
 
-        DuckDB's cast does the calendar check (it refuses February 30).
+        DuckDB's cast does the calendar check (it refuses February 30);
+        ``instant``: that cast, already computed (:func:`instant_sql`).
         """
+        cast = instant or instant_sql(text)
         return (
             f"(regexp_full_match({text}, {literal(self.pattern)}) "
-            f"AND substr({text}, 1, 4) <> '0000' AND TRY_CAST({text} AS TIMESTAMPTZ) IS NOT NULL)"
+            f"AND substr({text}, 1, 4) <> '0000' AND {cast} IS NOT NULL)"
         )
 
 

@@ -130,6 +130,10 @@ class Fields:
         self.lifted[name] = expression
         return name
 
+    def unlifted(self, expression: str) -> str:
+        """The expression behind a lifted name (others as they are), to lift another over it."""
+        return self.lifted.get(expression, expression)
+
     def slot(self, path: str) -> str:
         """The json_type() of a path, read once."""
         if path not in self.paths:

@@ -417,8 +417,8 @@ class Loader:
         rejected = tuple(r for r in state.rejected if before is None or r.arrival < before)
         if not len(buffer) and not rejected and state.prepared:
             return
-        numbers = buffer.number_stats(before)
         rows, candidates = buffer.take(before)
+        numbers = buffer.number_stats(rows)
         if rows.num_rows == 0 and not rejected and state.prepared:
             return
         replace_all = (

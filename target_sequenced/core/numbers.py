@@ -33,10 +33,11 @@ READ_TYPE = "DECIMAL(38,18)"
 """The exact read of a JSON number: 20 integer and 18 decimal digits."""
 READ_SCALE = 18
 
-_TOKEN = r"[:,\[]\s*-?"  # noqa: S105 - a number token's start, not a password
-_EXPONENT = _TOKEN + r"[0-9]+(\.[0-9]+)?[eE]"
-_LONG_FRACTION = _TOKEN + r"[0-9]+\.[0-9]{19}"
-_BIG = _TOKEN + r"[0-9]{20}"
+_TOKEN = r"[:,\[]\s*-?"  # noqa: S105 - where a number starts, not a password
+_MEMBER = r'"\s*:\s*-?'
+"""Where a top-level (or any object member's) number starts: a literal for RE2 to seek."""
+_ROUGH = r"(?:[0-9]+(?:\.[0-9]*)?[eE]|[0-9]+\.[0-9]{19}|[0-9]{20})"
+"""An exponent, more than 18 decimals, or 20 integer digits or more."""
 _LONG_FLOAT_HINT = _TOKEN + r"[0-9.]{17}"
 _FLOAT_TOKENS = r"[:,\[]\s*(-?[0-9]+\.[0-9]+)"
 
@@ -44,21 +45,25 @@ _FLOAT_TOKENS = r"[:,\[]\s*(-?[0-9]+\.[0-9]+)"
 def lossy_sql(line: str, *, written_back: bool) -> str:
     """SQL: whether the JSON text ``line`` holds a number the bulk read could change.
 
-    A conservative test on the text (a match inside a string counts too).
-    ``written_back``: numbers also reach columns that DuckDB writes from
-    doubles (JSON columns, text columns that accept numbers).
+    A conservative test on the text (a match inside a string counts too),
+    by one regular expression over the line; only a line it matches is looked
+    at closer. ``written_back``: numbers also reach columns that DuckDB writes
+    from doubles (JSON columns, text columns that take numbers).
     """
-    rough = f"regexp_matches({line}, {literal(_EXPONENT + '|' + _LONG_FRACTION + '|' + _BIG)})"
     if not written_back:
-        return rough
+        # Only object members' numbers can reach a column.
+        return f"regexp_matches({line}, {literal(_MEMBER + _ROUGH)})"
+    rough = _TOKEN + _ROUGH
     # A double's shortest form is what DuckDB writes back, so such a number
     # survives; any other of 16 digits or more does not.
     changed = (
         f"list_bool_or(list_transform(regexp_extract_all({line}, {literal(_FLOAT_TOKENS)}, 1), "
         "lambda x: length(x) > 16 AND CAST(CAST(x AS DOUBLE) AS VARCHAR) <> x))"
     )
-    hint = f"regexp_matches({line}, {literal(_LONG_FLOAT_HINT)})"
-    return f"({rough} OR ({hint} AND coalesce({changed}, false)))"
+    closer = f"(regexp_matches({line}, {literal(rough)}) OR coalesce({changed}, false))"
+    # CASE, not AND: DuckDB evaluates both sides of an AND for every row.
+    first = f"regexp_matches({line}, {literal(rough + '|' + _LONG_FLOAT_HINT)})"
+    return f"CASE WHEN {first} THEN {closer} ELSE false END"
 
 
 def trim_sql(text: str) -> str:
@@ -68,8 +73,13 @@ def trim_sql(text: str) -> str:
 
 
 def normal_sql(value: str) -> str:
-    """SQL: the normalised text of a DECIMAL value (NULL stays NULL)."""
-    return f"CASE WHEN {value} = 0 THEN '0' ELSE {trim_sql(f'CAST({value} AS VARCHAR)')} END"
+    """SQL: the normalised text of a ``DECIMAL(38, 18)`` value (NULL stays NULL).
+
+    Its text always has a point and 18 decimals, so trimming characters is
+    enough (a regular expression per value cost more than the rest of it).
+    """
+    trimmed = f"rtrim(rtrim(CAST({value} AS VARCHAR), '0'), '.')"
+    return f"CASE WHEN {value} = 0 THEN '0' ELSE {trimmed} END"
 
 
 def normal(value: decimal.Decimal | int) -> str:
@@ -86,12 +96,14 @@ def normal(value: decimal.Decimal | int) -> str:
 
 def scale_sql(text: str) -> str:
     """SQL: decimals of a normalised number text."""
-    return f"length(regexp_extract({text}, '\\.([0-9]+)$', 1))"
+    point = f"strpos({text}, '.')"
+    return f"CASE WHEN {point} > 0 THEN length({text}) - {point} ELSE 0 END"
 
 
 def integer_digits_sql(text: str) -> str:
     """SQL: integer digits of a normalised number text (``0.5`` has none)."""
-    return f"length(ltrim(regexp_extract({text}, '^-?([0-9]+)', 1), '0'))"
+    whole = f"split_part(ltrim({text}, '-'), '.', 1)"
+    return f"length(ltrim({whole}, '0'))"
 
 
 def declared_scale(schema: t.Mapping[str, t.Any]) -> int | None:

@@ -33,10 +33,10 @@ from target_sequenced.core.checks import (
 from target_sequenced.core.conversions import Check, ColumnRead, column_read, key_check
 from target_sequenced.core.envelope import envelope_sql
 from target_sequenced.core.fields import Fields, Value
-from target_sequenced.core.kinds import STRING_FORMATS, Kind
+from target_sequenced.core.kinds import STRING_FORMATS
 from target_sequenced.core.numbers import lossy_sql
 from target_sequenced.core.schemas import Unsupported
-from target_sequenced.core.sequences import sequence_sql
+from target_sequenced.core.sequences import sequence_sql, sources
 from target_sequenced.core.sql import literal, pointer, quote
 from target_sequenced.core.system import DELETED_AT, SEQUENCE
 
@@ -63,6 +63,8 @@ class ParseQuery:
     """Columns whose value the exact parse gives on a lossy line."""
     reference: str | None
     """Why the reference validator decides every line's schema verdict (None: the SQL does)."""
+    sources: tuple[str, ...] = ()
+    """Sequence source names; a row's ``_source`` is an index into them."""
 
     def sql(self, rows: str) -> str:
         """The query over a relation of lines."""
@@ -172,9 +174,9 @@ def compile_query(
     )
     values = {r.name: r.value for r in column_reads} | system_values | {SEQUENCE: sequence}
     numeric = frozenset(r.name for r in column_reads if r.numeric)
-    written_back = not validate or any(
-        r.kind in (Kind.JSON, Kind.STRING) and r.numeric for r in column_reads
-    )
+    # Numbers reach a column as DuckDB writes them back when it is read as JSON
+    # text, or when nothing checks that a text column holds only strings.
+    written_back = not validate or any(r.read.json is not None for r in column_reads)
     lossy = "true" if reference else lossy_sql("j", written_back=written_back)
 
     def verdict(which: t.Iterable[Check]) -> str:
@@ -206,4 +208,6 @@ FROM (
   WHERE _m.type = 'RECORD' AND _m.stream = $stream AND _t[1] = 'VARCHAR' AND _t[2] = 'VARCHAR'
 )"""
     select = inner.replace("{select}", ",\n  ".join(selected))
-    return ParseQuery(select, inner, tuple(checks), plan.columns, numeric, reference)
+    return ParseQuery(
+        select, inner, tuple(checks), plan.columns, numeric, reference, sources(sequence_property)
+    )

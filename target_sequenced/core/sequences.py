@@ -26,7 +26,6 @@ import typing as t
 from target_sequenced.core.conversions import Check
 from target_sequenced.core.datetimes import INSTANT, micros_sql
 from target_sequenced.core.fields import INTEGER_TYPES, Value, in_list
-from target_sequenced.core.sql import literal
 from target_sequenced.core.system import SEQUENCE
 
 GENERATED = "generated"
@@ -79,10 +78,24 @@ def _present(value: Value) -> str:
     return f"({value.type} IS NOT NULL AND {value.type} <> 'NULL')"
 
 
+def sources(prop_name: str | None) -> tuple[str, ...]:
+    """The sources a row's sequence can come from; a row holds its source's index."""
+    if prop_name is None:
+        return (GENERATED, OWN)
+    return (
+        GENERATED,
+        OWN,
+        property_source(prop_name, date_time=False),
+        property_source(prop_name, date_time=True),
+    )
+
+
 def sequence_sql(
     own: Value, prop: Value | None, prop_name: str | None
 ) -> tuple[str, str, list[Check]]:
-    """SQL for a row's sequence and source, and the checks rules 2.2 and 2.3 impose.
+    """SQL for a row's sequence, its source, and the checks rules 2.2 and 2.3 impose.
+
+    The source is an index of :func:`sources`.
 
     ``own`` reads ``_sdc_sequence`` as BIGINT; ``prop`` reads the
     ``sequence_property`` (any reading). Generated sequences are
@@ -99,8 +112,8 @@ def sequence_sql(
         ),
     ]
     cases = [f"WHEN {own_present} THEN {own.number}"]
-    sources = [f"WHEN {own_present} THEN {literal(OWN)}"]
-    fallback, fallback_source = "($clock + _pos)", literal(GENERATED)
+    codes = [f"WHEN {own_present} THEN 1"]
+    fallback, fallback_source = "($clock + _pos)", "0"
     if prop is not None and prop_name is not None:
         # A reading the property lacks (read as text, say) is a branch that never applies.
         number, text = prop.number, prop.text
@@ -119,15 +132,11 @@ def sequence_sql(
         )
         if number:
             cases.append(f"WHEN {integer} THEN TRY_CAST({number} AS BIGINT)")
-            sources.append(
-                f"WHEN {integer} THEN {literal(property_source(prop_name, date_time=False))}"
-            )
+            codes.append(f"WHEN {integer} THEN 2")
         if text:
             cases.append(f"WHEN {date_time} THEN {micros_sql(text)}")
-            sources.append(
-                f"WHEN {date_time} THEN {literal(property_source(prop_name, date_time=True))}"
-            )
+            codes.append(f"WHEN {date_time} THEN 3")
         fallback, fallback_source = "NULL", "NULL"
     sequence = f"CASE {' '.join(cases)} ELSE {fallback} END"
-    source = f"CASE {' '.join(sources)} ELSE {fallback_source} END"
+    source = f"CAST(CASE {' '.join(codes)} ELSE {fallback_source} END AS TINYINT)"
     return sequence, source, checks

@@ -32,7 +32,7 @@ Each chunk is one parse query, which DuckDB plans anew (about 5 ms). Measured
 8 MiB 0.986 s and 287-294 MiB, too close to the 300 MiB the issue allows.
 """
 STATE_SPLIT = 1024
-"""Records after which a STATE line ends a segment (each segment costs a query per stream)."""
+"""The fewest records after which a STATE line ends a segment (a segment costs a query a stream)."""
 SCAN_ROWS = 512
 """Lines per Arrow record batch of a chunk: DuckDB's unit of parallel work."""
 
@@ -144,11 +144,13 @@ def record_stream(
     return None
 
 
-def segments(data: bytes | bytearray, offsets: array.array[int], base: int) -> list[Segment]:
+def segments(
+    data: bytes | bytearray, offsets: array.array[int], base: int, split: int = STATE_SPLIT
+) -> list[Segment]:
     """Sort a chunk's lines (numbered from ``base + 1``) into segments, in input order.
 
-    A STATE line after :data:`STATE_SPLIT` records ends its segment too, so the
-    core hears of a STATE soon after its records and can emit it at the next
+    A STATE line after ``split`` records ends its segment too, so the core
+    hears of a STATE soon after its records and can emit it at the next
     commit; nearer STATE lines wait for the segment's end (never too early).
     """
     found = [Segment()]
@@ -170,7 +172,7 @@ def segments(data: bytes | bytearray, offsets: array.array[int], base: int) -> l
             continue
         if data.startswith(_STATE_PREFIXES, start):
             found[-1].states.append(number)
-            if records < STATE_SPLIT:
+            if records < split:
                 continue
         else:
             found[-1].other = number
@@ -180,7 +182,7 @@ def segments(data: bytes | bytearray, offsets: array.array[int], base: int) -> l
     return found
 
 
-def prepare(data: bytes | bytearray, base: int, *, bulk: bool) -> Chunk:
+def prepare(data: bytes | bytearray, base: int, *, bulk: bool, split: int = STATE_SPLIT) -> Chunk:
     """A chunk, with its Arrow table and segments when ``bulk``."""
     offsets = line_offsets(data)
     if not bulk:
@@ -198,13 +200,13 @@ def prepare(data: bytes | bytearray, base: int, *, bulk: bool) -> Chunk:
     table = pa.table({"line": lines, "j": strings})
     # Several record batches, so that DuckDB scans them on every core.
     table = pa.Table.from_batches(table.to_batches(max_chunksize=SCAN_ROWS))
-    return Chunk(data, offsets, base, table, segments(data, offsets, base))
+    return Chunk(data, offsets, base, table, segments(data, offsets, base, split))
 
 
 _END = object()
 
 
-def read_ahead(source: t.IO[str], *, bulk: bool) -> t.Iterator[Chunk]:
+def read_ahead(source: t.IO[str], *, bulk: bool, split: int = STATE_SPLIT) -> t.Iterator[Chunk]:
     """The input's chunks; the next one is read and prepared while the caller uses one.
 
     Stopping early (an error while a chunk is processed) stops the reading
@@ -219,7 +221,7 @@ def read_ahead(source: t.IO[str], *, bulk: bool) -> t.Iterator[Chunk]:
         base = 0
         try:
             for data in _paced(read_blocks(source, CHUNK_BYTES), slots, stop):
-                chunk = prepare(data, base, bulk=bulk)
+                chunk = prepare(data, base, bulk=bulk, split=split)
                 ready.put(chunk)
                 base += len(chunk)
         except BaseException as exc:  # noqa: BLE001 - raised again in the consumer

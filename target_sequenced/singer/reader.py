@@ -30,7 +30,7 @@ from singer_sdk.singerlib.encoding import SimpleSingerReader
 from target_sequenced.core.batches import Lines, Texts, arrival
 from target_sequenced.core.errors import InputError, InvalidLineError
 from target_sequenced.importapi.translate import shape_of
-from target_sequenced.singer.chunks import Chunk, read_ahead
+from target_sequenced.singer.chunks import STATE_SPLIT, Chunk, read_ahead
 from target_sequenced.singer.errors import for_the_sdk
 
 if t.TYPE_CHECKING:
@@ -81,7 +81,11 @@ class LineReader(SimpleSingerReader):
         core = self._core
         core.open_soon()
         try:
-            for chunk in read_ahead(file_input or self.default_input, bulk=self.bulk):
+            # A STATE every quarter of a load's worth of records reaches the core
+            # in time to come out after that load (contract 7).
+            split = max(STATE_SPLIT, core.settings.batch_size_rows // 4)
+            source = file_input or self.default_input
+            for chunk in read_ahead(source, bulk=self.bulk, split=split):
                 if chunk.table is None:
                     for number, line in chunk.numbered():
                         self._line(line, number, callbacks)
