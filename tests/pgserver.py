@@ -52,6 +52,13 @@ def postgres_server(*, durable: bool = False) -> t.Iterator[str]:
     if os.environ.get(ENV_URL):
         yield os.environ[ENV_URL]
         return
+    with own_server(durable=durable) as (url, _):
+        yield url
+
+
+@contextlib.contextmanager
+def own_server(*, durable: bool = False) -> t.Iterator[tuple[str, t.Callable[[], None]]]:
+    """A server of the test's own, and a function that restarts it (``pg_ctl restart -m fast``)."""
     root = Path(tempfile.mkdtemp(prefix="ts-pg-"))
     data = root / "data"
     prefix: list[str] = []
@@ -94,8 +101,28 @@ def postgres_server(*, durable: bool = False) -> t.Iterator[str]:
         ],
         **run,  # type: ignore[arg-type]
     )
+
+    def restart() -> None:
+        subprocess.run(
+            [
+                *prefix,
+                _pg_bin("pg_ctl"),
+                "-D",
+                str(data),
+                "-o",
+                options,
+                "-l",
+                str(root / "log"),
+                "-m",
+                "fast",
+                "-w",
+                "restart",
+            ],
+            **run,  # type: ignore[arg-type]
+        )
+
     try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres", restart
     finally:
         subprocess.run(
             [*prefix, _pg_bin("pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],

@@ -633,8 +633,8 @@ DIALECTS = ("duckdb", "postgresql")
 SDK_HARNESS_STATES = (
     "SDK harness: TargetMultipleStateMessages compares runner.state_messages, which the "
     "runner has parsed into dicts, with JSON strings, so it fails for every target; it "
-    "also expects STATE after lines 4, 10 and 18, while the SDK's Target writes STATE "
-    "only when it drains every sink (end of input, or records older than 5 minutes). "
+    "also expects STATE after lines 4, 10 and 18, while a STATE passes only after the "
+    "commit that covers it, one per batch_size_rows records (here, the end of input). "
     "The SDK leaves it out of its own suite ('TODO: fix behavior in SDK')"
 )
 POSTGRES_NUL = (

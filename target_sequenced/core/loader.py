@@ -28,7 +28,6 @@ from target_sequenced.core.checks import Rules
 from target_sequenced.core.destination import Load
 from target_sequenced.core.errors import (
     InputError,
-    InvalidLineError,
     InvalidRecordError,
     MissingKeyError,
     RecordBeforeSchemaError,
@@ -260,9 +259,9 @@ class Loader:
         """Parse a batch of the stream's RECORD messages into its buffer.
 
         Returns False, keeping nothing, when the batch holds another count of
-        the stream's RECORDs than ``batch.count`` (the caller then sends its
-        lines one by one). Raises :class:`InputError` for a stream without a
-        SCHEMA, and records a stop at a malformed line.
+        the stream's RECORDs than ``batch.count``, or a line that is not JSON
+        (the caller then sends its lines one by one). Raises
+        :class:`InputError` for a stream without a SCHEMA.
         """
         low, _ = batch.bounds
         self.require(stream, at=low)
@@ -294,11 +293,10 @@ class Loader:
                 active_version=self.active_versions.get(stream),
                 source=source,
             )
-        except MalformedError as exc:
-            self.stop_at(
-                arrival(exc.line), InvalidLineError(f"input line {exc.line}: not valid JSON")
-            )
-            return True
+        except MalformedError:
+            # Nothing of the batch was kept: its lines go one by one, the good
+            # ones are kept and the bad one is named (and stops the run).
+            return False
         if added.mismatched:
             return False
         if added.invalid:

@@ -16,10 +16,16 @@ command each): 1.11 s before, when the main thread read each chunk with
 from __future__ import annotations
 
 import array
+import os
 import queue
+import select
+import stat
 import threading
 import typing as t
 from dataclasses import dataclass, field
+
+if t.TYPE_CHECKING:
+    import io
 
 import pyarrow as pa
 
@@ -40,8 +46,43 @@ _RECORD_PREFIXES = (b'{"type":"RECORD","stream":"', b'{"type": "RECORD", "stream
 _STATE_PREFIXES = (b'{"type":"STATE",', b'{"type": "STATE", ')
 
 
+IDLE_SECONDS = 0.2
+"""How long a pipe may stay quiet before what it sent so far is processed."""
+
+
+def _fill(binary: io.BufferedIOBase, block: bytearray, fd: int | None) -> int:
+    """Read into ``block`` until it is full, the input ends, or a pipe stays quiet a while.
+
+    A file fills the block at once; a pipe is read as data comes, so a tap
+    that sends a few records and waits still has them loaded (and their
+    STATE emitted) instead of waiting for a block's worth.
+    """
+    if fd is None:
+        return binary.readinto(block)
+    view = memoryview(block)
+    filled = 0
+    while filled < len(block):
+        if filled and not select.select([fd], [], [], IDLE_SECONDS)[0]:
+            break
+        count = binary.readinto1(view[filled:])
+        if not count:
+            break
+        filled += count
+    return filled
+
+
+def _pipe(binary: object) -> int | None:
+    """The descriptor of a pipe or socket to wait on, or None for a file (or no descriptor)."""
+    try:
+        fd = binary.fileno()  # type: ignore[attr-defined]
+        mode = os.fstat(fd).st_mode
+    except (AttributeError, OSError, ValueError):
+        return None
+    return fd if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode) or stat.S_ISCHR(mode) else None
+
+
 def read_blocks(source: t.IO[str], size: int) -> t.Iterator[bytes | bytearray]:
-    """The input as blocks of about ``size`` bytes, each ending where a line does.
+    """The input as blocks of at most about ``size`` bytes, each ending where a line does.
 
     From a binary stream each block is read into one buffer, which is then
     shrunk to what was read and grown by the rest of its last line, in place
@@ -49,11 +90,12 @@ def read_blocks(source: t.IO[str], size: int) -> t.Iterator[bytes | bytearray]:
     (``data += readline()``) copied every block once more.
     """
     binary = getattr(source, "buffer", None)
+    fd = _pipe(binary) if binary is not None and hasattr(binary, "readinto1") else None
     while True:
         data: bytes | bytearray
         if binary is not None:
             block = bytearray(size)
-            del block[binary.readinto(block) :]
+            del block[_fill(binary, block, fd) :]
             if block and not block.endswith(b"\n"):
                 block += binary.readline()
             data = block

@@ -20,6 +20,7 @@ settles, so a bad record never lets a later line's effect through.
 
 from __future__ import annotations
 
+import contextlib
 import decimal
 import json
 import typing as t
@@ -57,6 +58,8 @@ class LineReader(SimpleSingerReader):
         self.bulk = True
         self.flush: t.Callable[[], None] = lambda: None
         self._pending: dict[str, list[tuple[int, str]]] = defaultdict(list)
+        self._states_ahead: list[tuple[int, bytes | bytearray]] = []
+        """The segment's STATE lines, handed on after its runs (or before a stop in them)."""
         self._stats: dict[str, int] = defaultdict(int)
 
     def bind(
@@ -107,10 +110,12 @@ class LineReader(SimpleSingerReader):
     def _chunk(self, chunk: Chunk, callbacks: Callbacks) -> None:
         """Each segment's runs in bulk, then its STATE lines, then the line that ends it."""
         for segment in chunk.segments:
+            self._states_ahead = [(n, chunk.line(n)) for n in segment.states]
             for stream, numbers in segment.runs.items():
                 self._run(chunk, stream, numbers, callbacks)
-            for number in segment.states:
-                self._line(chunk.line(number), number, callbacks)
+            states, self._states_ahead = self._states_ahead, []
+            for number, line in states:
+                self._line(line, number, callbacks)
             self._settle()
             if segment.other is not None:
                 self._line(chunk.line(segment.other), segment.other, callbacks)
@@ -158,6 +163,12 @@ class LineReader(SimpleSingerReader):
             self._dispatch(line, number, callbacks)
         except InputError as exc:
             core.stop_at(arrival(number), exc)
+            # The segment's STATE lines before this one arrived before it.
+            states, self._states_ahead = self._states_ahead, []
+            for earlier, text in states:
+                if earlier < number:
+                    with contextlib.suppress(InputError):
+                        self._line(text, earlier, callbacks)
             self._settle()
             raise
 
