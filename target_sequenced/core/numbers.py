@@ -33,12 +33,13 @@ READ_TYPE = "DECIMAL(38,18)"
 """The exact read of a JSON number: 20 integer and 18 decimal digits."""
 READ_SCALE = 18
 
-_TOKEN = r"[:,\[]\s*-?"  # noqa: S105 - where a number starts, not a password
-_MEMBER = r'"\s*:\s*-?'
+_TOKEN = r"[:,\[]\s*"  # noqa: S105 - where a number starts, not a password
+_MEMBER = r'"\s*:\s*'
 """Where a top-level (or any object member's) number starts: a literal for RE2 to seek."""
-_ROUGH = r"(?:[0-9]+(?:\.[0-9]*)?[eE]|[0-9]+\.[0-9]{19}|[0-9]{20})"
-"""An exponent, more than 18 decimals, or 20 integer digits or more."""
-_LONG_FLOAT_HINT = _TOKEN + r"[0-9.]{17}"
+_ROUGH = r"(?:-?(?:[0-9]+(?:\.[0-9]*)?[eE]|[0-9]+\.[0-9]{19}|[0-9]{20})|-[0-9]{19})"
+"""An exponent, more than 18 decimals, 20 integer digits or more, or a negative of 19
+(below the signed 64-bit range, DuckDB reads it as a double)."""
+_LONG_FLOAT_HINT = _TOKEN + r"-?[0-9.]{17}"
 _FLOAT_TOKENS = r"[:,\[]\s*(-?[0-9]+\.[0-9]+)"
 
 
