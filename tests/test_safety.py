@@ -18,6 +18,7 @@ from target_sequenced.core.errors import ConfigError, InputError
 from tests.helpers import (
     Db,
     lines,
+    make_db,
     record,
     run_target,
     run_target_failing,
@@ -197,6 +198,31 @@ def test_a_tap_decimal_column_is_a_decimal_on_duckdb_too(db: Db) -> None:
     assert got == [decimal.Decimal(n) for n in NUMBERS[:2]]
     want = "decimal(38,6)" if db.dialect == "duckdb" else "numeric"
     assert db.column_types("d")["n"] == want
+
+
+def test_a_double_column_from_an_earlier_version_turns_to_text_before_it_rounds(
+    tmp_path: Path,
+) -> None:
+    """Version 0.1 made ``number`` columns DOUBLE on DuckDB; a value no double holds widens it."""
+    db = make_db("duckdb", tmp_path, None)
+    with db.engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE d (id BIGINT PRIMARY KEY, n DOUBLE)")
+        conn.exec_driver_sql("INSERT INTO d VALUES (1, 0.5), (2, 100.0)")
+    props = {"id": {"type": "integer"}, "n": {"type": ["number", "null"]}}
+    body = '{"type": "RECORD", "stream": "d", "record": {"id": 3, "n": 12345678901234.123456}}\n'
+    run_target(db.config(), lines(schema("d", props)) + body)
+    assert db.column_types("d")["n"] == "varchar"
+    assert [r["n"] for r in db.rows("d")] == ["0.5", "100", "12345678901234.123456"]
+    # A value a double holds keeps the column as it is.
+    (tmp_path / "second").mkdir()
+    db2 = make_db("duckdb", tmp_path / "second", None)
+    with db2.engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE d (id BIGINT PRIMARY KEY, n DOUBLE)")
+    run_target(db2.config(), lines(schema("d", props), record("d", {"id": 1, "n": 2.25})))
+    assert db2.column_types("d")["n"] == "double"
+    assert [r["n"] for r in db2.rows("d")] == [2.25]
+    db.dispose()
+    db2.dispose()
 
 
 # -- item 9: a misspelled setting -----------------------------------------------------

@@ -197,7 +197,7 @@ def prepare(
         logger.info("Changing column %s.%s to %s", plan.table, col.name, compiled)
         name = quote(col.name, conn)
         cast = f"CAST({name} AS {compiled})"
-        if have.kind is Kind.NUMBER and kind is Kind.STRING:
+        if have.kind is Kind.NUMBER and isinstance(changed, sa.String):
             cast = trim_sql(cast)  # a decimal's text, as the buffer writes numbers
         conn.exec_driver_sql(
             f"ALTER TABLE {qualified} ALTER COLUMN {name} TYPE {compiled} USING {cast}"

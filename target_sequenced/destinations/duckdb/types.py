@@ -36,6 +36,8 @@ _NAMES = {
     "date": Kind.DATE,
     "json": Kind.JSON,
 }
+DOUBLE_DIGITS = 15
+"""Every decimal of this many significant digits survives a trip through a double."""
 _DECIMAL = re.compile(r"decimal\((\d+),\s*(\d+)\)")
 
 
@@ -66,8 +68,14 @@ class DuckDBTypes:
         self, stored: StoredColumn | None, declared: int | None, decimals: int, digits: int
     ) -> tuple[TypeEngine[t.Any] | None, str]:
         """The DECIMAL that holds the values, or text when none does; None: ``stored`` does."""
-        if stored is not None and (stored.kind is not Kind.NUMBER or stored.scale is None):
-            return None, ""  # text, or a double made by an earlier version: kept as it is
+        if stored is not None and stored.kind is not Kind.NUMBER:
+            return None, ""  # text holds every number exactly
+        if stored is not None and stored.scale is None:
+            # A DOUBLE (made by version 0.1): kept while every value has at most
+            # DOUBLE_DIGITS significant digits, which a double round-trips.
+            if digits + decimals <= DOUBLE_DIGITS:
+                return None, ""
+            return sa.String(), f"a DOUBLE holds at most {DOUBLE_DIGITS} digits exactly"
         current = stored.scale if stored is not None else None
         scale = decimal_scale(current, declared, decimals, digits)
         if scale is None:
