@@ -26,7 +26,7 @@ import logging
 import os
 import sys
 
-from target_sequenced.core.errors import TargetSequencedError
+from target_sequenced.core.errors import OutOfMemoryError, TargetSequencedError
 
 BROKEN_OUTPUT = 120
 """Python's own status when flushing the standard streams at exit fails."""
@@ -36,7 +36,7 @@ def main() -> None:
     """Run the target's command line."""
     status: list[int] = []
     atexit.register(_finish, status)
-    _map_large_blocks_apart()
+    _tune_malloc()
     # Importing the SDK, SQLAlchemy, DuckDB and Arrow creates objects by the
     # hundred thousand, and the cycle collector kept walking them: the imports
     # took 512 ms with it and 469 ms without (medians of 15). What they create
@@ -44,12 +44,29 @@ def main() -> None:
     gc.disable()
     try:
         from target_sequenced.singer.target import TargetSequenced  # noqa: PLC0415 - after the handler
+    except (MemoryError, ImportError) as exc:
+        if isinstance(exc, ImportError) and "failed to map segment" not in str(exc):
+            raise  # a broken installation, not memory
+        # Before logging is set up: the one line goes to stderr as it is.
+        print(f"ERROR {OutOfMemoryError.from_exception(exc).one_line()}", file=sys.stderr)  # noqa: T201
+        status.append(OutOfMemoryError.exit_status)
+        raise SystemExit(OutOfMemoryError.exit_status) from None
     finally:
         gc.freeze()
         gc.enable()
 
+    import duckdb  # noqa: PLC0415 - imported by the target above already
+
     try:
-        TargetSequenced.cli()
+        try:
+            TargetSequenced.cli()
+        except (MemoryError, duckdb.OutOfMemoryException) as exc:
+            raise OutOfMemoryError.from_exception(exc) from exc
+        except RuntimeError as exc:
+            if "can't start new thread" not in str(exc):
+                raise
+            # The system refused a thread its stack (address space, like memory).
+            raise OutOfMemoryError.from_exception(exc) from exc
     except SystemExit as exc:
         status.append(exit_status(exc.code))
         raise
@@ -63,25 +80,34 @@ def main() -> None:
         raise SystemExit(exc.exit_status) from None
 
 
+M_ARENA_MAX = -8
 M_MMAP_THRESHOLD = -3
-"""glibc's ``mallopt`` parameter (malloc.h): the size from which blocks are mapped apart."""
+"""glibc's ``mallopt`` parameters (malloc.h)."""
+ARENAS = 2
+"""glibc's heaps for the process's threads (by default 8 per core, each reserving 64 MiB)."""
 
 
-def _map_large_blocks_apart() -> None:
-    """Have glibc map every block of 1 MiB or more on its own, so that freeing it unmaps it.
+def _tune_malloc() -> None:
+    """Have glibc map large blocks apart and keep few heaps, before any thread starts.
 
     The input is read in blocks of several MiB (``chunks.py``). glibc raises
     its mapping threshold to the largest block freed so far, after which such
-    blocks come from the heap and stay resident once freed. With the
-    threshold fixed at 1 MiB, peak RSS on bench d at 1M records was 256 to
-    264 MiB instead of 275 to 276 (2 runs each). Elsewhere (macOS, musl)
-    there is nothing to set.
+    blocks come from the heap and stay resident once freed; with the threshold
+    fixed at 1 MiB, freeing such a block unmaps it.
+
+    Each thread that allocates may get a heap of its own, and each heap
+    reserves 64 MiB of address space: under ``ulimit -v`` the process then
+    fails to start a thread long before memory is short. Two heaps serve the
+    reading thread and the main one; DuckDB and Arrow allocate with their
+    own allocators. The bench README gives both effects measured. Elsewhere
+    (macOS, musl) there is nothing to set.
     """
     try:
         mallopt = ctypes.CDLL(None).mallopt
     except (OSError, AttributeError):
         return
     mallopt(M_MMAP_THRESHOLD, 2**20)
+    mallopt(M_ARENA_MAX, ARENAS)
 
 
 def exit_status(code: object) -> int:

@@ -305,8 +305,8 @@ def test_the_cycle_collector_runs_again_once_the_command_has_imported() -> None:
 def test_a_large_freed_block_goes_back_to_the_system() -> None:
     """With glibc, a block smaller than one freed before would stay in the heap once freed."""
     script = (
-        "from target_sequenced.cli import _map_large_blocks_apart\n"
-        "_map_large_blocks_apart()\n"
+        "from target_sequenced.cli import _tune_malloc\n"
+        "_tune_malloc()\n"
         "def anon():\n"
         "    lines = open('/proc/self/smaps_rollup').read().splitlines()\n"
         "    return next(int(x.split()[1]) for x in lines if x.startswith('Anonymous'))\n"
@@ -328,3 +328,36 @@ def test_a_large_freed_block_goes_back_to_the_system() -> None:
 @pytest.mark.parametrize(("code", "status"), [(None, 0), (0, 0), (3, 3), (256, 0), ("bye", 1)])
 def test_exit_status_as_python_gives_it(code: object, status: int) -> None:
     assert exit_status(code) == status
+
+
+def test_running_out_of_memory_is_one_line_and_status_4(tmp_path: Path) -> None:
+    """A real DuckDB allocation failure (the workspace held to 1 MB), not a traceback."""
+    script = (
+        "import target_sequenced.core.workspace as w\n"
+        "opened = w.Workspace._open\n"
+        "def held(self):\n"
+        "    opened(self)\n"
+        "    self._con.execute(\"SET memory_limit = '1MB'\").fetchall()\n"
+        "w.Workspace._open = held\n"
+        "from target_sequenced.cli import main\n"
+        "main()\n"
+    )
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"sqlalchemy_url": f"duckdb:///{tmp_path / 'm.duckdb'}"}))
+    props = {"id": {"type": "integer"}, "v": {"type": "string"}}
+    text = lines(schema("t", props), *[record("t", {"id": i, "v": "x" * 200}) for i in range(5000)])
+    done = subprocess.run(
+        [sys.executable, "-c", script, "--config", str(config)],
+        input=text,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 4, done.stderr
+    errors = [line for line in done.stderr.splitlines() if "| ERROR" in line]
+    assert len(errors) == 1, done.stderr
+    assert "out of memory" in errors[0]
+    assert "ulimit -v" in errors[0]
+    assert "Traceback" not in done.stderr
+    assert done.stdout == ""

@@ -124,3 +124,67 @@ def _count(db: Db) -> int:
         return len(db.rows("t"))
     except Exception:  # noqa: BLE001 - the table is not there yet
         return 0
+
+
+# -- DuckDB: one writer per file -----------------------------------------------------
+
+HOLD = (
+    "import sys, time, duckdb\n"
+    "con = duckdb.connect(sys.argv[1])\n"
+    "print('holding', flush=True)\n"
+    "time.sleep(float(sys.argv[2]))\n"
+)
+
+
+def hold_lock(path: Path, seconds: float) -> subprocess.Popen:
+    """Another process with the DuckDB file open (and so its lock) for ``seconds``."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(path), str(seconds)], stdout=subprocess.PIPE, text=True
+    )
+    assert holder.stdout is not None
+    assert holder.stdout.readline().strip() == "holding"
+    return holder
+
+
+def run_into(path: Path, tmp_path: Path, **settings: object) -> subprocess.CompletedProcess:
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"sqlalchemy_url": f"duckdb:///{path}", **settings}))
+    text = lines(schema("t", PROPS, ["id"]), record("t", {"id": 1, "w": "a", "_sdc_sequence": 1}))
+    return subprocess.run(
+        [EXE, "--config", str(config)],
+        input=text + lines(state({"done": True})),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_a_duckdb_file_in_use_is_waited_for(tmp_path: Path) -> None:
+    path = tmp_path / "shared.duckdb"
+    holder = hold_lock(path, 3)
+    done = run_into(path, tmp_path, retry_seconds=60)
+    holder.wait()
+    assert done.returncode == 0, done.stderr
+    assert "held by another process" in done.stderr  # the WARNING of each retry
+    assert [json.loads(line) for line in done.stdout.splitlines()] == [{"done": True}]
+    import duckdb  # noqa: PLC0415 - only this test reads the file directly
+
+    with duckdb.connect(str(path)) as con:
+        assert con.execute("SELECT id, w FROM t").fetchall() == [(1, "a")]
+
+
+def test_a_duckdb_file_held_past_retry_seconds_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "shared.duckdb"
+    holder = hold_lock(path, 20)
+    try:
+        done = run_into(path, tmp_path, retry_seconds=2)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert done.returncode == 3, done.stderr
+    errors = [line for line in done.stderr.splitlines() if "| ERROR" in line]
+    assert len(errors) == 1, done.stderr
+    assert "Could not set lock on file" in errors[0]
+    assert "retry_seconds" in errors[0]
+    assert done.stdout == ""

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import logging
 import random
+import subprocess
+import sys
 import typing as t
 
 import duckdb
@@ -16,6 +18,7 @@ import sqlalchemy as sa
 
 from target_sequenced.core.errors import DestinationError
 from target_sequenced.destinations import memory, open_destination
+from target_sequenced.destinations.duckdb import CAPABILITIES
 from target_sequenced.destinations.duckdb.errors import is_out_of_memory
 
 from .helpers import lines, record, run_target_failing, run_target_with_stats, schema, state
@@ -223,3 +226,38 @@ def test_sizes_as_databases_print_them(text: str, size: int) -> None:
 def test_a_size_that_is_not_one_is_refused() -> None:
     with pytest.raises(ValueError, match="not a size"):
         memory.parse_size("lots")
+
+
+def test_growth_stops_at_the_machine_when_no_connection_said_the_default(tmp_path: Path) -> None:
+    """Connections that fail before the default is read still end the doubling."""
+    url = sa.engine.make_url(f"duckdb:///{tmp_path / 'g.duckdb'}")
+    limit = memory.MemoryLimit(CAPABILITIES, url)
+    physical = memory.physical_memory()
+    assert physical is not None
+    grown = 0
+    while limit.grow():
+        grown += 1
+        assert grown < 64
+    assert limit.bytes is None
+    assert 2 ** (grown - 1) * memory.START < physical <= 2**grown * memory.START
+
+
+def test_an_allocation_the_system_refuses_is_no_memory_limit(tmp_path: Path) -> None:
+    """DuckDB's own words when the address space runs out (a real one, in a child process)."""
+    script = (
+        "import resource, duckdb\n"
+        "from target_sequenced.destinations.duckdb.errors import is_out_of_memory,"
+        " refused_by_machine\n"
+        "con = duckdb.connect()\n"
+        "used = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024\n"
+        "resource.setrlimit(resource.RLIMIT_AS, (used + 600 * 2**20,) * 2)\n"
+        "try:\n"
+        "    con.execute(\"SELECT length(string_agg(repeat('x', 1000), '')) "
+        'FROM range(2000000)").fetchall()\n'
+        "except duckdb.Error as exc:\n"
+        "    print(is_out_of_memory(exc), refused_by_machine(exc))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.stdout.split() == ["False", "True"], done.stderr

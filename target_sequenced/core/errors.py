@@ -5,6 +5,8 @@
 - :class:`ConfigError` (exit 2): fix the settings or the command line.
 - :class:`DestinationError` (exit 3): the database is unreachable or refused
   the work after the retries; nothing of the failed load is written.
+- :class:`OutOfMemoryError` (exit 4): the process could not get the memory it
+  needed; nothing of the load under way is written.
 
 The core knows nothing of the Singer SDK, so these do not subclass the SDK's
 exceptions: nothing in the SDK catches them on our behalf.
@@ -19,6 +21,7 @@ MAX_VALUE_CHARS = 120
 EXIT_INPUT = 1
 EXIT_CONFIG = 2
 EXIT_DESTINATION = 3
+EXIT_MEMORY = 4
 
 
 def shorten(text: str, limit: int = MAX_VALUE_CHARS) -> str:
@@ -111,3 +114,19 @@ class DestinationError(TargetSequencedError):
     """The destination refused a statement or stayed unreachable; the load was rolled back."""
 
     exit_status = EXIT_DESTINATION
+
+
+class OutOfMemoryError(TargetSequencedError):
+    """An allocation failed (Python's or DuckDB's); the load under way was not committed."""
+
+    exit_status = EXIT_MEMORY
+
+    @classmethod
+    def from_exception(cls, exc: BaseException) -> OutOfMemoryError:
+        """The first line of the allocator's own message, and what to do."""
+        said = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        return cls(
+            f"out of memory: {said}; what was committed before, and its STATE, stands",
+            remedy="give the process more memory (ulimit -v, the container's limit) or lower "
+            "batch_size_rows, then resume from the last STATE",
+        )

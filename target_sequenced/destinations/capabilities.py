@@ -107,6 +107,8 @@ class Capabilities:
     elsewhere. See :mod:`target_sequenced.destinations.duckdb.memory`."""
     is_out_of_memory: t.Callable[[BaseException], bool] = lambda _exc: False
     """Whether a driver error means the database needed more than its memory limit."""
+    refused_by_machine: t.Callable[[BaseException], bool] = lambda _exc: False
+    """Whether a driver error means the system refused the database memory (exit 4)."""
 
 
 def temporary_table(name: str, columns: t.Iterable[tuple[str, TypeEngine[t.Any]]]) -> sa.Table:

@@ -16,6 +16,7 @@ the URL (``?memory_limit=...``) is the user's: it is never changed.
 
 from __future__ import annotations
 
+import os
 import re
 import typing as t
 
@@ -41,6 +42,14 @@ def parse_size(text: str) -> int:
     return int(float(match.group(1)) * _UNITS[match.group(2)])
 
 
+def physical_memory() -> int | None:
+    """Bytes of memory the machine has (None where the system does not say)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
 class MemoryLimit:
     """The limit this process applies to the destination, and its growth."""
 
@@ -55,7 +64,9 @@ class MemoryLimit:
         self._default: int | None = None
 
     def _stop_at_default(self) -> None:
-        if self.bytes is not None and self._default is not None and self.bytes >= self._default:
+        """Past the database's default (or, before it is known, the machine's memory): off."""
+        ceiling = self._default if self._default is not None else physical_memory()
+        if self.bytes is not None and ceiling is not None and self.bytes >= ceiling:
             self.bytes = None
 
     def on_connect(self, dbapi_connection: t.Any, _record: object = None) -> None:  # noqa: ANN401

@@ -1,13 +1,15 @@
 """One transaction per load, run again when the database says a retry can cure it.
 
 A deadlock, a serialization failure, a DDL race with a concurrent creator, a
-connection the server closed (a restart) or cannot accept yet: the
+connection the server closed (a restart) or cannot accept yet, a DuckDB file
+another process has open: the
 transaction committed nothing, and replaying a load changes nothing, so it
 runs again after a backoff, each time logged at WARNING, until it succeeds or
 ``retry_seconds`` have passed. A lost connection is only retried once this
 process has connected: a wrong host, port or password fails at once.
 DuckDB refusing work for want of memory under a limit we set reconnects with
-twice the limit (:mod:`target_sequenced.destinations.memory`).
+twice the limit (:mod:`target_sequenced.destinations.memory`); the system
+refusing memory stops the run (:class:`OutOfMemoryError`, exit 4).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import typing as t
 
 import sqlalchemy as sa
 
-from target_sequenced.core.errors import DestinationError
+from target_sequenced.core.errors import DestinationError, OutOfMemoryError
 
 if t.TYPE_CHECKING:
     import logging
@@ -86,17 +88,25 @@ class Transactions:
             except self.errors as exc:
                 if self._grow_memory(exc):
                     continue
+                refused = self._find(exc, self._refused_memory)
+                if refused is not None:
+                    raise OutOfMemoryError.from_exception(refused) from exc
                 reason = self.caps.transient(exc)
                 lost = self.caps.lost_connection(exc)
                 elapsed = time.monotonic() - start
-                if not self.connected and (lost or self.caps.cannot_open(exc)):
+                unreachable = lost or self.caps.cannot_open(exc)
+                if not self.connected and unreachable:
                     raise DestinationError(
                         f"cannot reach the destination: {first_line(exc)}",
                         remedy="check sqlalchemy_url: host, port, user, password, path",
                     ) from exc
                 if reason is None or elapsed >= self.retry_seconds:
                     raise DestinationError(
-                        f"table '{table}': {what} was rolled back: {first_line(exc)}"
+                        f"table '{table}': {what} was rolled back: {first_line(exc)}",
+                        remedy=""
+                        if reason is None
+                        else f"still {reason} after {self.retry_seconds:g} s; a larger "
+                        "retry_seconds waits longer",
                     ) from exc
                 attempt += 1
                 delay = min(MAX_DELAY, FIRST_DELAY * 2**attempt) * (0.5 + random.random())  # noqa: S311
@@ -112,7 +122,7 @@ class Transactions:
                     attempt + 1,
                     self.retry_seconds,
                 )
-                if lost:
+                if lost or unreachable:
                     self._discard()
                 self._sleep(delay)
                 continue
@@ -121,7 +131,7 @@ class Transactions:
 
     def _grow_memory(self, exc: BaseException) -> bool:
         """Reconnect with a larger memory limit if the database ran out of ours."""
-        reason = self._out_of_memory(exc)
+        reason = self._find(exc, self.caps.is_out_of_memory)
         if reason is None:
             return False
         was = self.memory.describe()
@@ -137,8 +147,14 @@ class Transactions:
         self._discard()
         return True
 
-    def _out_of_memory(self, exc: BaseException) -> BaseException | None:
-        """The out-of-memory error behind ``exc``, if any.
+    def _refused_memory(self, err: BaseException) -> bool:
+        return isinstance(err, MemoryError) or self.caps.refused_by_machine(err)
+
+    @staticmethod
+    def _find(
+        exc: BaseException, matches: t.Callable[[BaseException], bool]
+    ) -> BaseException | None:
+        """The error behind ``exc`` that ``matches`` (out of memory, say), if any.
 
         Also found among the errors ``exc`` happened during: once a statement
         runs out of memory, the clean-up that follows it in the same
@@ -152,7 +168,7 @@ class Transactions:
             if err is None or id(err) in seen:
                 continue
             seen.add(id(err))
-            if self.caps.is_out_of_memory(err):
+            if matches(err):
                 return err
             todo += [driver_error(err), err.__cause__, err.__context__]
         return None

@@ -128,8 +128,8 @@ CONFIG_SCHEMA = th.PropertiesList(
         description=(
             "How long a load is retried when the database says a retry may succeed "
             "(a deadlock between concurrent writers, a lost connection after the server "
-            "restarted, a concurrent creator of the same table). Each retry is logged at "
-            "WARNING; after this many seconds the run fails."
+            "restarted, a concurrent creator of the same table, a DuckDB file another process "
+            "has open). Each retry is logged at WARNING; after this many seconds the run fails."
         ),
     ),
 ).to_dict()

@@ -41,6 +41,11 @@ class SequencedSink(Sink):
         self.core: Loader = target.core
         self._pending: list[tuple[int, str]] = []
         super().__init__(target, stream_name, schema, key_properties)
+        # Here, not in setup(): the SDK logs an error of its own for any
+        # exception from setup(), and a refused schema is one located line.
+        self.core.schema(
+            self.stream_name, self.original_schema, list(self.key_properties), at=self.core.position
+        )
 
     @property
     def include_sdc_metadata_properties(self) -> bool:
@@ -50,12 +55,6 @@ class SequencedSink(Sink):
     def get_validator(self) -> BaseJSONSchemaValidator | None:
         """None: the core validates (in bulk, with the schema's draft)."""
         return None
-
-    def setup(self) -> None:
-        """Plan the stream's table in the core."""
-        self.core.schema(
-            self.stream_name, self.original_schema, list(self.key_properties), at=self.core.position
-        )
 
     # The SDK writes its own millisecond clock into `_sdc_sequence` in this
     # private hook, before any public hook sees the record, and only this hook

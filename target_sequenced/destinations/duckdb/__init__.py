@@ -10,6 +10,7 @@ from target_sequenced.destinations.duckdb.errors import (
     cannot_open,
     is_out_of_memory,
     lost_connection,
+    refused_by_machine,
     transient,
 )
 from target_sequenced.destinations.duckdb.load import stage_rows, upsert
@@ -29,4 +30,5 @@ CAPABILITIES = Capabilities(
     driver_errors=(duckdb.Error, pa.ArrowException),
     memory_limit_settings=("memory_limit", "max_memory"),
     is_out_of_memory=is_out_of_memory,
+    refused_by_machine=refused_by_machine,
 )

@@ -1,10 +1,12 @@
-"""Which DuckDB errors a retry can cure: running out of the memory limit we set."""
+"""DuckDB's errors: which a retry can cure, and which mean the machine refused memory."""
 
 from __future__ import annotations
 
 import duckdb
 
 _OUT_OF_MEMORY = ("Out of Memory", "could not allocate", "failed to allocate", "failed to pin")
+_MACHINE_REFUSED = ("bad allocation", "Allocation failure")
+"""How DuckDB words an allocation the system refused, as opposed to its own limit."""
 
 
 def is_out_of_memory(exc: BaseException) -> bool:
@@ -20,6 +22,18 @@ def is_out_of_memory(exc: BaseException) -> bool:
     WAL, or skipped the WAL and reports the error), and only a new instance
     can run the next statement.
     """
+    return _memory_error(exc) and not refused_by_machine(exc)
+
+
+def refused_by_machine(exc: BaseException) -> bool:
+    """Whether the system refused DuckDB an allocation (``ulimit -v``, a container's limit).
+
+    A larger limit cannot help then: the run stops (exit 4), the load rolled back.
+    """
+    return _memory_error(exc) and any(marker in str(exc) for marker in _MACHINE_REFUSED)
+
+
+def _memory_error(exc: BaseException) -> bool:
     if isinstance(exc, duckdb.OutOfMemoryException):
         return True
     if isinstance(exc, (duckdb.TransactionException, duckdb.FatalException)):
@@ -28,8 +42,14 @@ def is_out_of_memory(exc: BaseException) -> bool:
 
 
 def transient(exc: BaseException) -> str | None:
-    """DuckDB has one writer per file: only memory (handled by the limit's growth) is retried."""
-    _ = exc
+    """The file's lock, held by another process: DuckDB has one writer per file.
+
+    The other run ends and lets go, so the open is tried again, up to
+    ``retry_seconds``. (Memory is retried by the limit's growth, not here.)
+    """
+    err = getattr(exc, "orig", None) or exc
+    if isinstance(err, duckdb.IOException) and "Could not set lock" in str(err):
+        return "a lock on the file held by another process (DuckDB has one writer per file)"
     return None
 
 
@@ -40,6 +60,6 @@ def lost_connection(exc: BaseException) -> bool:
 
 
 def cannot_open(exc: BaseException) -> bool:
-    """The file could not be opened (a missing directory, a lock held by another process)."""
+    """The file could not be opened (a missing directory, no permission)."""
     err = getattr(exc, "orig", None) or exc
-    return isinstance(err, duckdb.IOException)
+    return isinstance(err, duckdb.IOException) and transient(err) is None
