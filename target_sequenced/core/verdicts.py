@@ -57,6 +57,10 @@ def _found(message: dict, record: dict, path: str) -> str:
     return truncate(record.get(path[2:].replace("~1", "/").replace("~0", "~")))
 
 
+def _under(path: str, named: set[str]) -> bool:
+    return any(path == p or path.startswith(p + "/") for p in named)
+
+
 def _rule(check: Check, message: dict, record: dict) -> str:
     if check.text.startswith("Record is missing key property"):
         return check.text
@@ -91,6 +95,7 @@ def explain(
         record = message.get("record") if isinstance(message, dict) else None
         record = record if isinstance(record, dict) else {}
         reasons = []
+        errors: list[str] = []
         if not schema_ok:
             errors = buffer.reference.errors(record) if buffer.reference else []
             reasons.append(
@@ -100,6 +105,10 @@ def explain(
                 "(a bug in target-sequenced: please report it with the record)"
             )
         checks = [c for c, ok in zip(query.checks, verdicts[arrival], strict=True) if not ok]
+        if not schema_ok and errors:
+            # A field the schema already refused gets no column rule on top.
+            named = {error.split(": ", 1)[0] for error in errors}
+            checks = [c for c in checks if not _under(c.path, named)]
         if lossy:
             checks = [c for c in checks if not c.numeric]
             if not numeric_ok:
