@@ -104,8 +104,8 @@ CONFIG_SCHEMA = th.PropertiesList(
             "run, after everything received before its line is committed and its STATE "
             "emitted. `reject`: the record is written to the table `_sdc_rejected` "
             "(`_sdc_rejected_at`, `table_name`, `reason`, `record`) in the transaction of "
-            "its stream's next load, and the run carries on. An Import API payload stays "
-            "all or nothing."
+            "its stream's next load, and the run carries on. An Import API payload that "
+            "breaks the API's own rules is refused whole either way, as Stitch refuses it."
         ),
     ),
     th.Property(
