@@ -50,7 +50,9 @@ def test_a_sequence_that_is_no_integer_is_refused_and_never_wins(db: Db, value: 
     error, _ = run_target_failing(db.config(), lines(schema(S, PROPS), good, bad))
     assert isinstance(error, InputError)
     assert "input line 3, record 1: " in str(error)
-    assert "#/_sdc_sequence: must be an integer" in str(error)
+    # The schema's words when it declares the type, else the sequence rule's.
+    said = str(error).split("#/_sdc_sequence: ", 1)[1]
+    assert said.startswith("must be an integer") or "is not of type" in said, said
     assert "a bug in target-sequenced" not in str(error)
     later = record(S, {"id": 1, "name": "newer", "_sdc_sequence": 1_800_000_000_001})
     run_target(db.config(), lines(schema(S, PROPS), later))
