@@ -108,15 +108,27 @@ def column_read(
     where = _pointer(prop)
     checks: list[Check] = []
     # Text columns too: a number they hold as text is one the exact parse may have to give.
-    numeric = sql_type in ("BIGINT", READ_TYPE, "JSON") or kind is Kind.STRING
+    # Booleans and instants are not numbers, however they are read (a bare
+    # `const: true` reads as JSON): a lossy line leaves their values as they are.
+    numeric = (sql_type in ("BIGINT", READ_TYPE, "JSON") or kind is Kind.STRING) and kind in (
+        Kind.INTEGER,
+        Kind.NUMBER,
+        Kind.STRING,
+        Kind.JSON,
+    )
 
     def holds(condition: str, text: str, *, is_numeric: bool = numeric) -> None:
         checks.append(Check(_absent_or(value, condition), where, text, is_numeric))
 
     if kind is Kind.INTEGER:
         holds(in_list(value.type, INTEGER_TYPES), "the column holds integers")
-        holds(f"{value.number} IS NOT NULL", "integer outside the signed 64-bit range")
-        expr = str(value.number)
+        # Read as anything but BIGINT (a bare `const: 3` reads as JSON), the
+        # number is the wide DECIMAL: the range is BIGINT's, tried, not forced.
+        integer = (
+            str(value.number) if sql_type == "BIGINT" else f"TRY_CAST({value.number} AS BIGINT)"
+        )
+        holds(f"{integer} IS NOT NULL", "integer outside the signed 64-bit range")
+        expr = integer
     elif kind is Kind.NUMBER and string_format == "singer.decimal" and sql_type == "VARCHAR":
         holds(
             f"regexp_matches({value.text}, {literal(_DECIMAL_TEXT)})",

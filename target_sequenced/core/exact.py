@@ -45,6 +45,10 @@ def render_path(path: t.Iterable[object]) -> str:
     return "#/" + "/".join(str(part) for part in path)
 
 
+EXACT_DIGITS = 1000
+"""Digits of decimal arithmetic in the reference validator."""
+
+
 class Reference:
     """The reference validator of one stream's schema."""
 
@@ -58,7 +62,15 @@ class Reference:
 
     def errors(self, record: object) -> list[str]:
         """Every violation, as ``#/path: message``, in path order."""
-        found = sorted(self._validator.iter_errors(record), key=lambda e: [str(p) for p in e.path])
+        # multipleOf divides: at the default 28 digits, 1e300 % 3 cannot be
+        # computed and jsonschema raises; enough digits for any number a
+        # column can refuse by value makes it an ordinary answer.
+        with decimal.localcontext(decimal.Context(prec=EXACT_DIGITS)):
+            try:
+                errors = list(self._validator.iter_errors(record))
+            except decimal.InvalidOperation:
+                return ["#: a number too large to test against multipleOf"]
+        found = sorted(errors, key=lambda e: [str(p) for p in e.path])
         return [f"{render_path(err.path)}: {shorten(err.message)}" for err in found]
 
 

@@ -114,6 +114,10 @@ def explain(
             if not numeric_ok:
                 reasons += _exact_reasons(buffer, record)
         reasons += [_rule(c, message, record) for c in checks]
+        if reasons[1:] and not errors and not schema_ok:
+            # A number no column can hold reads as NULL, and a bound on it then
+            # fails too: the loading rule that refused it is the reason.
+            reasons.pop(0)
         if source and row_source != source and not reasons:
             reasons.append(
                 f"its sequence comes from {describe(str(row_source))}, but table '{table}' holds "
