@@ -252,6 +252,17 @@ class StreamBuffer:
             )
         ]
 
+    def withdraw(self, bounds: tuple[int, int], added: Added, ignored: int) -> None:
+        """Take back everything one batch brought (its payload was refused whole)."""
+        low, high = bounds
+        [(gone,)] = self.workspace.run(
+            f"SELECT count(*) FROM {self._table} WHERE _arrival BETWEEN {low:d} AND {high:d}"
+        )
+        self.workspace.run(f"DELETE FROM {self._table} WHERE _arrival BETWEEN {low:d} AND {high:d}")
+        self.rows -= int(gone)
+        self.stats.received -= added.received
+        self.stats.ignored_old_version -= ignored
+
     def discard(self, arrivals: t.Sequence[int]) -> None:
         """Remove rows (invalid ones, once the loader dealt with them)."""
         if not arrivals:

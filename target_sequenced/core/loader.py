@@ -51,6 +51,8 @@ if t.TYPE_CHECKING:
 
 LOAD_METHODS = ("upsert", "append-only", "overwrite")
 INVALID_POLICIES = ("fail", "reject")
+Whole = t.Callable[[list[int]], None]
+"""Told the arrivals the checks refused in an all-or-nothing batch; raises to refuse it whole."""
 
 
 @dataclass(frozen=True)
@@ -130,8 +132,12 @@ class Loader:
 
     def next_arrival(self) -> int:
         """The arrival of the next record the current line brings."""
+        return self.next_arrivals(1)
+
+    def next_arrivals(self, count: int) -> int:
+        """The first of the arrivals of the next ``count`` records the current line brings."""
         found = self.position + self._index
-        self._index += 1
+        self._index += count
         if self._index >= ARRIVAL_STEP:
             line = line_of(self.position)
             msg = f"input line {line}: more than {ARRIVAL_STEP - 1} records from one line"
@@ -224,6 +230,21 @@ class Loader:
         if existing is not None:
             self.streams[stream].key_fixed = existing.key_fixed
 
+    def stream(self, stream: str) -> Stream | None:
+        """What the core holds of a stream (to :meth:`restore` after a refused payload)."""
+        return self.streams.get(stream)
+
+    def restore(self, stream: str, held: Stream | None) -> None:
+        """Back to a stream as :meth:`stream` gave it: a refused payload's SCHEMA is undone.
+
+        Its records are already taken back (``add(whole=...)``); what a SCHEMA
+        change loaded before them stays loaded, as it came before the payload.
+        """
+        if held is None:
+            self.streams.pop(stream, None)
+        else:
+            self.streams[stream] = held
+
     def open_soon(self) -> None:
         """Open the destination and the workspace in threads, while the adapter starts reading."""
         opener = getattr(self.destination, "open_soon", None)
@@ -255,13 +276,18 @@ class Loader:
         _ = stream
         return max(self.settings.batch_size_rows - self.buffered(), 1)
 
-    def add(self, stream: str, batch: Batch) -> bool:
+    def add(self, stream: str, batch: Batch, *, whole: Whole | None = None) -> bool:
         """Parse a batch of the stream's RECORD messages into its buffer.
 
         Returns False, keeping nothing, when the batch holds another count of
         the stream's RECORDs than ``batch.count``, or a line that is not JSON
         (the caller then sends its lines one by one). Raises
         :class:`InputError` for a stream without a SCHEMA.
+
+        ``whole``: the batch is one payload, all or nothing. When the checks
+        refuse any of its records, ``whole`` is called first: if it raises, the
+        batch is taken back entirely and the error propagates; if it returns,
+        the refusals follow ``on_invalid_record`` as any record's do.
         """
         low, _ = batch.bounds
         self.require(stream, at=low)
@@ -269,7 +295,7 @@ class Loader:
         if self._stop is not None and low >= self._stop.at:
             return True
         with self._readable(batch) as readable:
-            return self._add(state, readable)
+            return self._add(state, readable, whole)
 
     @contextlib.contextmanager
     def _readable(self, batch: Batch) -> t.Iterator[Batch]:
@@ -281,9 +307,10 @@ class Loader:
         with self.workspace.registered(name, batch.table):
             yield dataclasses.replace(batch, relation=name)
 
-    def _add(self, state: Stream, batch: Batch) -> bool:
+    def _add(self, state: Stream, batch: Batch, whole: Whole | None) -> bool:
         stream = state.name
         source = None if self.settings.sequence_sources_comparable else state.source
+        ignored_before = state.stats.ignored_old_version
         try:
             added = state.buffer.add(
                 batch,
@@ -299,6 +326,13 @@ class Loader:
             return False
         if added.mismatched:
             return False
+        if added.invalid and whole is not None:
+            try:
+                whole(added.invalid)
+            except Exception:
+                ignored = state.stats.ignored_old_version - ignored_before
+                state.buffer.withdraw(batch.bounds, added, ignored)
+                raise
         if added.invalid:
             base = state.stats.received - added.received
             indexes = {a: base + i for a, i in added.indexes.items()}

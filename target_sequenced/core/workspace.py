@@ -16,6 +16,9 @@ import duckdb
 
 from target_sequenced.core.opening import Opening
 
+if t.TYPE_CHECKING:
+    import pyarrow as pa
+
 
 class Workspace:
     """One in-memory DuckDB connection per target run."""
@@ -60,6 +63,10 @@ class Workspace:
     def run(self, sql: str, parameters: object = None) -> list[tuple]:
         """Execute a statement and fetch its result (DuckDB wants results finished)."""
         return self.con.execute(sql, parameters).fetchall()
+
+    def arrow(self, sql: str, parameters: dict[str, object]) -> pa.Table:
+        """A query's result as an Arrow table (to register as a batch)."""
+        return self.con.sql(sql, params=parameters).to_arrow_table()
 
     @contextlib.contextmanager
     def registered(self, name: str, table: object) -> t.Iterator[None]:

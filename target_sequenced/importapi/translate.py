@@ -51,14 +51,15 @@ import copy
 import typing as t
 
 from target_sequenced.core.errors import PayloadError
-from target_sequenced.importapi.stitch_validation import (
+from target_sequenced.importapi.payload_rules import (
     FAILED,
     batch_envelope_errors,
     batch_key_errors,
+    batch_keys_errors,
     batch_record_errors,
     push_errors,
-    type_name,
 )
+from target_sequenced.importapi.stitch_validation import type_name, validator_for
 
 Shape = t.Literal["singer", "batch", "push"]
 Message = dict[str, t.Any]
@@ -129,12 +130,20 @@ class Translator:
         self._emitted: dict[str, tuple[dict, list[str]]] = {}
         self._push_types: dict[str, dict[str, set[str]]] = {}
 
-    def translate(self, value: object) -> list[Message]:
+    def translate(self, value: object, *, conformity: bool = True) -> list[Message]:
         """Import API payload (batch object or push records) -> Singer messages, in order.
 
         A list, or an object with ``client_id`` and no ``messages``, is push
         records; any other object is a batch. Nothing is emitted (and no state
         changes) unless the whole payload is valid.
+
+        ``conformity=False`` (a batch of upserts only) leaves the records
+        against their schema to the loading core's bulk checks (Draft 4 and
+        ``date-time``, as :data:`.loading.STITCH_RULES` sets them), and the
+        records themselves to the caller: only a SCHEMA, if one is due, is
+        returned. The caller must then ask :meth:`conformity_errors` for
+        Stitch's words when the core refuses a record, and :meth:`forget` what
+        this payload taught if it is refused.
 
         Raises:
             PayloadError: the payload breaks the API's rules; every violation is listed.
@@ -145,15 +154,36 @@ class Translator:
             return self._push(value)
         if not isinstance(value, dict):
             raise PayloadError([f"{FAILED}#: expected type: JSONObject, found: {type_name(value)}"])
-        return self._batch(value)
+        return self._batch(value, conformity=conformity)
 
-    def _batch(self, payload: dict) -> list[Message]:
+    def conformity_errors(self, payload: dict) -> list[str]:
+        """Stitch's words for a valid-looking batch whose records the core refused (maybe none)."""
+        keys: list[str] = payload.get("key_names", [])
+        return _capped(batch_record_errors(payload["schema"], keys, payload["messages"]))
+
+    def remembered(self) -> tuple[dict, dict]:
+        """What the translator knows of the tables, to restore with :meth:`forget`."""
+        return dict(self._emitted), self._push_types
+
+    def forget(self, known: tuple[dict, dict]) -> None:
+        """Back to what :meth:`remembered` returned (a refused payload taught nothing)."""
+        self._emitted, self._push_types = known
+
+    def _batch(self, payload: dict, *, conformity: bool) -> list[Message]:
         name = payload.get("table_name")
         table = name if isinstance(name, str) else None
         keys: list[str] = payload.get("key_names", [])
+
+        def records() -> list[str]:
+            if conformity:
+                return batch_record_errors(payload["schema"], keys, payload["messages"])
+            return validator_for(payload["schema"]).schema_errors or batch_keys_errors(
+                keys, payload["messages"]
+            )
+
         for stage in (
             lambda: batch_envelope_errors(payload),
-            lambda: batch_record_errors(payload["schema"], keys, payload["messages"]),
+            records,
             lambda: batch_key_errors(payload["schema"], keys),
         ):
             if texts := stage():
@@ -166,6 +196,8 @@ class Translator:
             if "bookmark_names" in payload:
                 out[0]["bookmark_properties"] = payload["bookmark_names"]
             self._emitted[stream] = (copy.deepcopy(schema), list(keys))
+        if not conformity:
+            return out  # the caller takes the records from the payload
         for message in payload["messages"]:
             if message["action"] == "upsert":
                 out.append(_record(stream, message, version))

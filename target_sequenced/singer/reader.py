@@ -21,7 +21,6 @@ settles, so a bad record never lets a later line's effect through.
 from __future__ import annotations
 
 import contextlib
-import decimal
 import json
 import typing as t
 from collections import Counter, defaultdict
@@ -30,6 +29,7 @@ from singer_sdk.singerlib.encoding import SimpleSingerReader
 
 from target_sequenced.core.batches import Lines, Texts, arrival
 from target_sequenced.core.errors import InputError, InvalidLineError
+from target_sequenced.core.exact import parse_noting
 from target_sequenced.importapi.translate import shape_of
 from target_sequenced.singer.chunks import STATE_SPLIT, Chunk, read_ahead
 from target_sequenced.singer.errors import for_the_sdk
@@ -181,7 +181,7 @@ class LineReader(SimpleSingerReader):
         if not text.strip():
             return
         try:
-            value = json.loads(text, parse_float=decimal.Decimal)
+            value, survives = parse_noting(text)
         except (ValueError, RecursionError) as exc:
             msg = f"input line {number}: not valid JSON ({_reason(exc)})"
             raise InvalidLineError(msg) from exc
@@ -196,7 +196,9 @@ class LineReader(SimpleSingerReader):
         if shape != "singer":
             self._settle()
             if self.payloads is not None:
-                self._stats["RECORD"] += self.payloads.load(value, number)
+                self._stats["RECORD"] += self.payloads.load(
+                    value, number, text if survives else None
+                )
             return
         self._message(value, text, number, callbacks)
 

@@ -1,0 +1,342 @@
+"""What Stitch's Import API rejects in a request, in Stitch's words (``spec/import-api.md``).
+
+The batch envelope and its messages (everit wording, each text a whole
+``Request failed validation:...`` error), the batch's records and keys, and
+push elements (the push endpoint's 422 reasons, located by ``#/<index>``).
+Records against their schema are :mod:`.stitch_validation`'s; the choices are
+documented in :mod:`.translate`.
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+from target_sequenced.core.numbers import INT64_MAX, INT64_MIN
+from target_sequenced.importapi.stitch_validation import (
+    InvalidSchemaError,
+    is_date_time,
+    pointer,
+    render,
+    type_name,
+    validator_for,
+)
+
+MAX_MESSAGES = 20_000
+BATCH_KEY_LIMIT = 256  # batch string keys must be shorter than this
+PUSH_KEY_LIMIT = 1024  # push string keys may be this long
+FAILED = "Request failed validation:"
+BATCH_KEYS = ("table_name", "schema", "messages", "key_names", "table_version", "bookmark_names")
+_REQUIRED = ("table_name", "schema", "messages")
+_SHAPES = {"activate_version": ("action", "sequence"), "upsert": ("action", "sequence", "data")}
+_SCALARS = frozenset({"string", "integer", "number", "boolean"})
+PUSH_KEYS = ("client_id", "table_name", "sequence", "action", "key_names", "data", "table_version")
+
+
+def _is_int(value: object) -> t.TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _range(name: str, value: int) -> str | None:
+    if value > INT64_MAX:
+        return f"#: {name} can not be above {INT64_MAX}"
+    if value < INT64_MIN:
+        return f"#: {name} can not be below {INT64_MIN}"
+    return None
+
+
+def _strings(where: str, value: object) -> list[str]:
+    """Violations of an array of strings (``key_names``, ``bookmark_names``)."""
+    if not isinstance(value, list):
+        return [f"{where}: expected type: JSONArray, found: {type_name(value)}"]
+    found = [
+        f"{where}/{i}: expected type: String, found: {type_name(item)}"
+        for i, item in enumerate(value)
+        if not isinstance(item, str)
+    ]
+    if not found and len(set(value)) != len(value):
+        found.append(f"{where}: array items are not unique")
+    return found
+
+
+def _message_shape(where: str, message: dict, shape: str) -> list[str]:
+    """Violations of one message against the closed shape ``shape`` (everit order)."""
+    allowed = (*_SHAPES[shape], "time_extracted") if shape == "upsert" else _SHAPES[shape]
+    found = [f"{where}: required key [{k}] not found" for k in _SHAPES[shape] if k not in message]
+    action = message.get("action", shape)
+    if action != shape:
+        found.append(f"{where}/action: {render(action)} is not a valid enum value")
+    if "sequence" in message and not _is_int(message["sequence"]):
+        found.append(
+            f"{where}/sequence: expected type: Integer, found: {type_name(message['sequence'])}"
+        )
+    if "data" in message and shape == "upsert" and not isinstance(message["data"], dict):
+        found.append(
+            f"{where}/data: expected type: JSONObject, found: {type_name(message['data'])}"
+        )
+    extracted = message.get("time_extracted")
+    if "time_extracted" in message and shape == "upsert":
+        if not isinstance(extracted, str):
+            found.append(
+                f"{where}/time_extracted: expected type: String, found: {type_name(extracted)}"
+            )
+        elif not is_date_time(extracted):
+            found.append(f"{where}/time_extracted: [{render(extracted)}] is not a valid date-time")
+    found += [
+        f"{where}: extraneous key [{k}] is not permitted" for k in message if k not in allowed
+    ]
+    return found
+
+
+def _plain_upsert(message: object) -> bool:
+    """An upsert with exactly its three keys, each of its type and range: nothing to word.
+
+    Most messages are such; anything else takes :func:`_message_errors`'s full rules.
+    """
+    if type(message) is not dict or len(message) != 3:  # noqa: PLR2004 - the three keys
+        return False
+    sequence = message.get("sequence")
+    return (
+        message.get("action") == "upsert"
+        and type(sequence) is int
+        and INT64_MIN <= sequence <= INT64_MAX
+        and type(message.get("data")) is dict
+    )
+
+
+def _message_errors(index: int, message: object) -> list[str]:
+    """Envelope violations of ``messages[index]``, each a full ``Request failed`` text."""
+    if _plain_upsert(message):
+        return []
+    where = pointer(("messages", index))
+    if not isinstance(message, dict):
+        return [f"{FAILED}{where}: expected type: JSONObject, found: {type_name(message)}"]
+    action = message.get("action")
+    if isinstance(action, str) and action in _SHAPES:
+        texts = [FAILED + text for text in _message_shape(where, message, str(action))]
+    else:
+        parts = [f"{where}: #: 0 subschemas matched instead of one"]
+        for shape in ("activate_version", "upsert"):
+            found = _message_shape(where, message, shape)
+            if len(found) > 1:
+                parts.append(f"{where}: {len(found)} schema violations found")
+            parts += found
+        texts = [FAILED + " ".join(parts)]
+    sequence = message.get("sequence")
+    if _is_int(sequence) and (text := _range("sequence", sequence)):
+        texts.append(FAILED + text)
+    return texts
+
+
+def batch_envelope_errors(payload: dict) -> list[str]:
+    """Violations of the batch request schema (stage 1)."""
+    texts = [FAILED + text for text in _top_level_errors(payload)]
+    if "messages" not in payload:
+        return texts
+    messages = payload["messages"]
+    if not isinstance(messages, list):
+        texts.append(f"{FAILED}#/messages: expected type: JSONArray, found: {type_name(messages)}")
+        return texts
+    texts += [FAILED + text for text in _count_errors("#/messages", len(messages))]
+    for index, message in enumerate(messages):
+        texts += _message_errors(index, message)
+    return texts
+
+
+def _top_level_errors(payload: dict) -> list[str]:
+    found = [f"#: required key [{key}] not found" for key in _REQUIRED if key not in payload]
+    found += [f"#: extraneous key [{k}] is not permitted" for k in payload if k not in BATCH_KEYS]
+    name = payload.get("table_name", "")
+    if not isinstance(name, str):
+        found.append(f"#/table_name: expected type: String, found: {type_name(name)}")
+    elif "table_name" in payload and not name:
+        found.append("#/table_name: expected minLength: 1, actual: 0")
+    if not isinstance(payload.get("schema", {}), dict):
+        found.append(f"#/schema: expected type: JSONObject, found: {type_name(payload['schema'])}")
+    for key in ("key_names", "bookmark_names"):
+        if key in payload:
+            found += _strings(f"#/{key}", payload[key])
+    if "table_version" in payload:
+        version = payload["table_version"]
+        if not _is_int(version):
+            found.append(f"#/table_version: expected type: Integer, found: {type_name(version)}")
+        elif text := _range("table_version", version):
+            found.append(text)
+    return found
+
+
+def _count_errors(where: str, count: int) -> list[str]:
+    if count < 1:
+        return [f"{where}: expected minimum item count: 1, found: {count}"]
+    if count > MAX_MESSAGES:
+        return [f"{where}: expected maximum item count: {MAX_MESSAGES}, found: {count}"]
+    return []
+
+
+def batch_record_errors(schema: dict, keys: list[str], messages: list[dict]) -> list[str]:
+    """Violations of the records: schema conformity, then key presence and length."""
+    validator = validator_for(schema)
+    if validator.schema_errors:
+        return validator.schema_errors
+    texts: list[str] = []
+    for index, message in enumerate(messages):
+        if message["action"] != "upsert":
+            continue
+        data = message["data"]
+        try:
+            lines = validator.violations(data)
+        except InvalidSchemaError as exc:
+            return [str(exc)]
+        if lines:
+            texts.append("\n".join([f"Record {index} did not conform to schema:", *lines]))
+        texts += _key_errors(index, data, keys)
+    return texts
+
+
+def batch_keys_errors(keys: list[str], messages: list[dict]) -> list[str]:
+    """The records' key presence and length alone (their schema left to the bulk checks)."""
+    for message in messages:
+        if message["action"] != "upsert":
+            continue
+        data = message["data"]
+        for key in keys:
+            value = data.get(key)
+            if value is None or (type(value) is str and len(value) >= BATCH_KEY_LIMIT):
+                break
+        else:
+            continue
+        break
+    else:
+        return []  # every key of every record there, and short: nothing to word
+    texts: list[str] = []
+    for index, message in enumerate(messages):
+        if message["action"] == "upsert":
+            texts += _key_errors(index, message["data"], keys)
+    return texts
+
+
+def _key_errors(index: int, data: dict, keys: list[str]) -> list[str]:
+    texts = []
+    for key in keys:
+        value = data.get(key)
+        if value is None:
+            texts.append(f"Record is missing key property {key}")
+        elif isinstance(value, str) and len(value) >= BATCH_KEY_LIMIT:
+            texts.append(
+                f"Record {index}: string key property {key} must be shorter than "
+                f"{BATCH_KEY_LIMIT} characters, found: {len(value)}"
+            )
+    return texts
+
+
+def _types_of(schema: object) -> set[str] | None:
+    """The non-null types a property schema allows, or None when it allows any."""
+    if not isinstance(schema, dict):
+        return None
+    branches = schema.get("anyOf") or schema.get("oneOf")
+    if isinstance(branches, list):
+        found: set[str] = set()
+        for branch in branches:
+            types = _types_of(branch)
+            if types is None:
+                return None
+            found |= types
+        return found
+    declared = schema.get("type")
+    if declared is None:
+        return None
+    names = {declared} if isinstance(declared, str) else set(declared)
+    return names - {"null"}
+
+
+def batch_key_errors(schema: dict, keys: list[str]) -> list[str]:
+    """Each key must be a top-level property of the schema with scalar types (stage 4)."""
+    properties = schema.get("properties")
+    properties = properties if isinstance(properties, dict) else {}
+    texts = []
+    for index, key in enumerate(keys):
+        where = f"{FAILED}#/key_names/{index}: key property [{key}]"
+        if key not in properties:
+            texts.append(f"{where} is not a top-level property of #/schema")
+            continue
+        types = _types_of(properties[key])
+        if not types or not types <= _SCALARS:
+            shown = "any" if types is None else ", ".join(sorted(types)) or "null"
+            texts.append(
+                f"{where} must have a scalar type (string, integer, number, boolean), "
+                f"found: {shown}"
+            )
+    return texts
+
+
+def push_errors(value: list | dict) -> list[str]:
+    """Violations of push records (a list of elements, or one element)."""
+    elements = value if isinstance(value, list) else [value]
+    texts = _count_errors("#", len(elements))
+    client: list[int] = []
+    for index, element in enumerate(elements):
+        texts += _push_errors(index if isinstance(value, list) else None, element, client)
+    return texts
+
+
+def _push_errors(index: int | None, element: object, client: list[int]) -> list[str]:
+    """Violations of one push element, worded as the push endpoint's 422 reasons.
+
+    ``client`` holds the first valid ``client_id`` seen; the others must equal it.
+    """
+    where = pointer(() if index is None else (index,)) + ": "
+    if not isinstance(element, dict):
+        return [where + "An array of records is expected"]
+    found = [f"{k}: unknown key" for k in element if k not in PUSH_KEYS]
+    found += [f"{k}: can't be blank" for k in PUSH_KEYS[:-1] if element.get(k) in (None, "")]
+    found += _push_field_errors(element)
+    keys, data = element.get("key_names"), element.get("data")
+    if keys is not None and _strings("#", keys):
+        found.append("key_names: should be an array of strings")
+    elif data is not None and not isinstance(data, dict):
+        found.append("data must be an object")
+    elif isinstance(data, dict) and isinstance(keys, list):
+        found += _push_key_errors(data, keys)
+    texts = [where + text for text in found]
+    client_id = element.get("client_id")
+    if _is_int(client_id):
+        if not client:
+            client.append(client_id)
+        if client_id != client[0]:
+            texts.append(
+                "The batch contains data points for multiple clients. "
+                f"Only client_id {client[0]} is allowed"
+            )
+    return texts
+
+
+def _push_field_errors(element: dict) -> list[str]:
+    """Type violations of a push element's scalar fields (blank ones are reported apart)."""
+    found = []
+    client_id, sequence = element.get("client_id"), element.get("sequence")
+    if client_id is not None and not _is_int(client_id):
+        found.append("client_id: should be an integer")
+    if element.get("table_name") and not isinstance(element["table_name"], str):
+        found.append("table_name: should be a string")
+    if sequence is not None and not _is_int(sequence):
+        found.append("sequence: should be an integer")
+    elif _is_int(sequence) and (text := _range("sequence", sequence)):
+        found.append(text.removeprefix("#: "))
+    version = element.get("table_version")
+    if version is not None and not (_is_int(version) and _range("table_version", version) is None):
+        found.append("table_version: should be an integer")
+    if element.get("action") not in (None, "", "upsert"):
+        found.append("action: should be upsert")
+    return found
+
+
+def _push_key_errors(data: dict, keys: list[str]) -> list[str]:
+    if any(key not in data for key in keys):
+        return ["data must include keys"]
+    values = [data[key] for key in keys]
+    if any(value is None for value in values):
+        return ["keys cannot not be null in data"]
+    if any(isinstance(value, (dict, list)) for value in values):
+        return ["keys must be strings, numbers or booleans in data"]
+    if any(isinstance(value, str) and len(value) > PUSH_KEY_LIMIT for value in values):
+        return [f"String keys cannot be longer than {PUSH_KEY_LIMIT} characters"]
+    return []

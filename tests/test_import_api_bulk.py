@@ -1,0 +1,157 @@
+"""Import API batches on the bulk path: the tables the same records give as Singer lines.
+
+A batch of upserts reaches the core as one batch that the bulk checks validate;
+DuckDB cuts its records out of the line (``importapi/split.py``) unless a
+number would lose digits that way, and the records are then encoded in Python.
+Either way the table must be what the same records give as Singer RECORD
+lines (the message's ``sequence`` as ``_sdc_sequence``), which no part of the
+Import API touches.
+"""
+
+from __future__ import annotations
+
+import typing as t
+from decimal import Decimal
+
+import pytest
+import simplejson
+
+from target_sequenced.core.errors import PayloadError
+from target_sequenced.core.exact import parse_noting
+from target_sequenced.core.workspace import Workspace
+from target_sequenced.importapi.split import encoded, split
+from tests.helpers import Db, record, run_target, run_target_failing, schema
+
+PROPERTIES = {
+    "id": {"type": "integer"},
+    "name": {"type": ["null", "string"]},
+    "amount": {"type": ["null", "number"]},
+    "big": {"type": ["null", "integer"]},
+    "doc": {"type": ["null", "object"]},
+    "tags": {"type": ["null", "array"]},
+    "at": {"type": ["null", "string"], "format": "date-time"},
+}
+AWKWARD = [
+    {"id": 1, "name": 'quote " back \\ tab \t line \n end', "amount": Decimal("0.1")},
+    {"id": 2, "name": "naïve 日本語 🎉 \u2028", "amount": Decimal("12345678901234.5")},
+    {"id": 3, "name": None, "amount": None, "big": 9223372036854775807},
+    {"id": 4, "doc": {"x": [1, Decimal("2.5"), {"y": None}], "s": 'a"b'}, "tags": ["a", 1, True]},
+    {"id": 5, "at": "2020-01-13T21:25:03+0000", "amount": Decimal("1.5e300")},
+    {"id": 6, "amount": Decimal("-0.0"), "big": -9223372036854775808, "doc": {}},
+    {"id": 1, "name": "an older version of 1, sent later"},
+]
+"""Record 7 is key 1 again with a lower sequence (messages take 100 + their index)."""
+LOSSY = [
+    {"id": 7, "amount": Decimal("12345678901234.123456")},
+    {"id": 8, "doc": {"n": Decimal("0.1234567890123456789")}},
+]
+SYSTEM = ("_sdc_received_at", "_sdc_batched_at")
+
+
+def sequence(index: int, data: dict) -> int:
+    return 10 if str(data.get("name")).startswith("an older") else 100 + index
+
+
+def batch_text(records: list[dict], **extra: t.Any) -> str:
+    messages = [
+        {"action": "upsert", "sequence": sequence(n, r), "data": r, **extra}
+        for n, r in enumerate(records)
+    ]
+    payload = {"table_name": "items", "schema": {"properties": PROPERTIES}, "key_names": ["id"]}
+    return simplejson.dumps({**payload, "messages": messages}, use_decimal=True) + "\n"
+
+
+def singer_text(records: list[dict], **extra: t.Any) -> str:
+    props = {**PROPERTIES, "_sdc_sequence": {"type": ["null", "integer"]}}
+    messages = [
+        record("items_s", {**r, "_sdc_sequence": sequence(n, r)}, version=0, **extra)
+        for n, r in enumerate(records)
+    ]
+    return (
+        simplejson.dumps(schema("items_s", props, ["id"]))
+        + "\n"
+        + "".join(simplejson.dumps(m, use_decimal=True) + "\n" for m in messages)
+    )
+
+
+def table(db: Db, name: str) -> list[dict]:
+    return [{k: v for k, v in row.items() if k not in SYSTEM} for row in db.rows(name)]
+
+
+@pytest.mark.parametrize(
+    ("records", "extra"),
+    [
+        (AWKWARD, {}),
+        (AWKWARD + LOSSY, {}),
+        (AWKWARD, {"time_extracted": "2021-05-06T07:08:09Z"}),
+    ],
+    ids=["split-by-duckdb", "a-lossy-number-encodes-in-python", "time-extracted"],
+)
+def test_a_batch_loads_as_its_records_would_as_singer_lines(
+    db: Db, records: list[dict], extra: dict
+) -> None:
+    run_target(db.config(), batch_text(records, **extra) + singer_text(records, **extra))
+    via_batch, via_singer = table(db, "items"), table(db, "items_s")
+    assert via_batch == via_singer
+    assert {r["id"]: r["_sdc_sequence"] for r in via_batch}[1] == 100
+
+
+def test_data_holding_its_own_sdc_sequence_takes_the_message_sequence(db: Db) -> None:
+    records = [{"id": 1, "name": "a", "_sdc_sequence": 999}, {"id": 1, "name": "b"}]
+    messages = [
+        {"action": "upsert", "sequence": s, "data": r}
+        for s, r in zip((20, 10), records, strict=False)
+    ]
+    payload = {"table_name": "items", "schema": {"properties": PROPERTIES}, "key_names": ["id"]}
+    run_target(db.config(), simplejson.dumps({**payload, "messages": messages}) + "\n")
+    assert [(r["name"], r["_sdc_sequence"]) for r in db.rows("items")] == [("a", 20)]
+
+
+def test_the_split_is_taken_for_plain_batches_and_left_for_lossy_ones() -> None:
+    workspace = Workspace()
+    try:
+        for records, cut in ((AWKWARD, True), (AWKWARD + LOSSY, False)):
+            text = batch_text(records)
+            payload, survives = parse_noting(text)
+            assert survives is cut
+            if not cut:
+                continue  # the reader keeps the text to itself: the records are encoded
+            found = split(workspace, text, payload["messages"], stream="items", version=0, base=5)
+            assert found is not None
+            # What DuckDB cut is what the Python encoding gives, value for value.
+            python = list(encoded(payload["messages"], stream="items", version=0))
+            assert found.column("_arrival").to_pylist() == list(range(5, 5 + len(records)))
+            assert [parse_noting(j)[0] for j in found.column("j").to_pylist()] == [
+                parse_noting(j)[0] for j in python
+            ]
+    finally:
+        workspace.close()
+
+
+def test_a_refused_batch_leaves_no_trace_not_even_its_new_column(db: Db) -> None:
+    good = {"table_name": "items", "schema": {"properties": PROPERTIES}, "key_names": ["id"]}
+    good["messages"] = [{"action": "upsert", "sequence": 1, "data": {"id": 1, "name": "a"}}]
+    wider = {**PROPERTIES, "extra": {"type": ["null", "string"]}}
+    bad = {"table_name": "items", "schema": {"properties": wider}, "key_names": ["id"]}
+    bad["messages"] = [
+        {"action": "upsert", "sequence": 2, "data": {"id": 2, "extra": "x"}},
+        {"action": "upsert", "sequence": 3, "data": {"id": "three"}},
+    ]
+    error, _ = run_target_failing(
+        db.config(batch_size_rows=1), simplejson.dumps(good) + "\n" + simplejson.dumps(bad) + "\n"
+    )
+    assert isinstance(error, PayloadError)
+    assert "Record 1 did not conform to schema:\n#/id: expected type: Integer" in str(error)
+    assert [(r["id"], r["name"]) for r in db.rows("items")] == [(1, "a")]
+    assert "extra" not in db.column_types("items")
+
+
+def test_a_loading_rule_in_a_batch_stops_at_its_item_by_default(db: Db) -> None:
+    payload = {"table_name": "items", "schema": {"properties": PROPERTIES}, "key_names": ["id"]}
+    payload["messages"] = [
+        {"action": "upsert", "sequence": 1, "data": {"id": 1}},
+        {"action": "upsert", "sequence": 2, "data": {"id": 2, "big": 2**64}},
+    ]
+    error, _ = run_target_failing(db.config(), simplejson.dumps(payload) + "\n")
+    assert "input line 1 (item 1)" in str(error)
+    assert "#/big: integer outside the signed 64-bit range" in str(error)
