@@ -28,10 +28,10 @@ def envelope_sql(fields: Fields) -> tuple[dict[str, str], list[Check], str]:
     record_type, version_type, extracted_type = (
         fields.slot(p) for p in ("/record", "/version", "/time_extracted")
     )
-    raw_version = fields.envelope("version")
-    version = f"TRY_CAST(CAST({raw_version} AS VARCHAR) AS BIGINT)"
-    raw_extracted = fields.envelope("time_extracted")
-    extracted = f"json_extract_string({raw_extracted}, '$')"
+    version = fields.envelope("version")
+    extracted = fields.envelope("time_extracted")
+    # Read once, in the middle query, for the check and the value.
+    instant = fields.lift(f"_i{len(fields.lifted)}", instant_sql(fields.unlifted(extracted)))
     deleted = fields.record_property(DELETED_AT, "VARCHAR")
     checks = [
         Check(f"({record_type} = 'OBJECT')", "#", "the record must be a JSON object"),
@@ -43,7 +43,7 @@ def envelope_sql(fields: Fields) -> tuple[dict[str, str], list[Check], str]:
         ),
         Check(
             f"({_absent(extracted_type)} OR "
-            f"({extracted_type} = 'VARCHAR' AND {INSTANT.sql(extracted)}))",
+            f"({extracted_type} = 'VARCHAR' AND {INSTANT.sql(extracted, instant)}))",
             "time_extracted",
             "the RECORD's time_extracted must be a date-time",
         ),
@@ -56,7 +56,7 @@ def envelope_sql(fields: Fields) -> tuple[dict[str, str], list[Check], str]:
     ]
     values = {
         TABLE_VERSION: f"CASE WHEN {in_list(version_type, INTEGER_TYPES)} THEN {version} END",
-        EXTRACTED_AT: f"CASE WHEN {extracted_type} = 'VARCHAR' THEN {instant_sql(extracted)} END",
+        EXTRACTED_AT: f"CASE WHEN {extracted_type} = 'VARCHAR' THEN {instant} END",
         DELETED_AT: (
             f"CASE WHEN {deleted.type} = 'VARCHAR' THEN {instant_sql(str(deleted.text))} END"
         ),

@@ -40,9 +40,11 @@ ENVELOPE = ("/type", "/stream", "/record", "/version", "/time_extracted")
 ENVELOPE_STRUCT = {
     "type": "VARCHAR",
     "stream": "VARCHAR",
-    "version": "JSON",
-    "time_extracted": "JSON",
+    "version": "BIGINT",
+    "time_extracted": "VARCHAR",
 }
+"""Each read as the type it must have; the checks look at the json_type() first (a
+``version`` beyond 64 bits reads as NULL, a numeric ``time_extracted`` as its digits)."""
 
 
 def in_list(expr: str, names: t.Iterable[str]) -> str:
