@@ -7,10 +7,17 @@ Run through bench/run.sh, which makes the project's virtualenv first:
                [--duckdb-url-query memory_limit=128MB]
 
 Scenarios (a "-pg" suffix loads into PostgreSQL instead of DuckDB, e.g. b-pg, c-pg, d-pg):
-  b  200,000 records, 50,000 keys, versions in random order, 8 simple columns
-  c  50,000 records, 12,500 keys, in order, 30 wide columns (JSON, date-times, awkward strings)
-  d  b's shape at 500,000 / 1,000,000 / 2,000,000 records (keys = records / 4): peak memory as
-     the input grows
+  b    200,000 records, 50,000 keys, versions in random order, 8 simple columns
+  c    50,000 records, 12,500 keys, in order, 30 wide columns (JSON, date-times, awkward strings)
+  d    b's shape at 500,000 / 1,000,000 / 2,000,000 records (keys = records / 4): peak memory
+       as the input grows
+  tap  b's records and order, but the SCHEMA a real tap sends (Draft 4: anyOf, enum,
+       multipleOf, minimum/maximum, exclusive bounds, maxLength, pattern, required,
+       additionalProperties false, $ref to definitions): bench/variants.py
+  api  b's records and order as Stitch Import API batches (20,000 messages each, the sequence
+       in the message): target-sequenced only, the peers read Singer messages only
+tap and api end with b's table; the report gives their records/s as a ratio of b's in the same
+run when b is in it.
 
 Each loader runs as a whole process, `LOADER --config cfg.json < input > /dev/null`, from an
 empty destination (DuckDB file deleted, PostgreSQL schema dropped and created); the time is the
@@ -30,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -58,6 +66,9 @@ def say(text: str) -> None:
 
 
 # ------------------------------------------------------------------ scenarios
+FORMS = ("singer", "tap", "api")  # generate.py's stream as it is, or rewritten by variants.py
+
+
 @dataclass(frozen=True)
 class Input:
     """Arguments of one generated input."""
@@ -67,6 +78,11 @@ class Input:
     shuffle: bool
     wide: bool
     seed: int = 1
+    form: str = "singer"  # one of FORMS
+
+    def __post_init__(self) -> None:
+        if self.form not in FORMS:
+            raise ValueError(f"unknown input form {self.form!r} (known: {', '.join(FORMS)})")
 
     def generator_args(self) -> list[str]:
         args = ["--records", str(self.records), "--keys", str(self.keys), "--seed", str(self.seed)]
@@ -74,11 +90,20 @@ class Input:
 
     def stem(self) -> str:
         """File name stem: the parameters and a digest of the generator's source."""
-        digest = hashlib.sha1((BENCH / "generate.py").read_bytes()).hexdigest()[:8]  # noqa: S324
-        return (
+        stem = (
             f"{'wide' if self.wide else 'simple'}-{self.records}r-{self.keys}k-"
-            f"{'shuffled' if self.shuffle else 'ordered'}-seed{self.seed}-{digest}"
+            f"{'shuffled' if self.shuffle else 'ordered'}-seed{self.seed}-{_digest('generate.py')}"
         )
+        return stem if self.form == "singer" else f"{stem}-{self.form}-{_digest('variants.py')}"
+
+    @property
+    def source(self) -> Input:
+        """The generated Singer stream this input is (or is rewritten from)."""
+        return dataclasses.replace(self, form="singer")
+
+
+def _digest(script: str) -> str:
+    return hashlib.sha1((BENCH / script).read_bytes()).hexdigest()[:8]  # noqa: S324
 
 
 @dataclass(frozen=True)
@@ -108,11 +133,15 @@ def cases_of(name: str) -> list[Case]:
             Case(f"{name} {_sized(n)}", Input(n, n // 4, shuffle=True, wide=False), backend)
             for n in (500_000, 1_000_000, 2_000_000)
         ]
-    raise SystemExit(f"unknown scenario {name!r} (known: b, c, d, each also with -pg)")
+    if base in ("tap", "api"):  # b's input in another form
+        return [Case(name, Input(200_000, 50_000, shuffle=True, wide=False, form=base), backend)]
+    raise SystemExit(f"unknown scenario {name!r} (known: b, c, d, tap, api, each also with -pg)")
 
 
 def ensure_input(inp: Input, bench_dir: Path) -> tuple[Path, Path]:
     """Generate the stream and expected file once; later calls reuse them."""
+    if inp.form != "singer":
+        return ensure_variant(inp, bench_dir)
     folder = bench_dir / "inputs"
     folder.mkdir(parents=True, exist_ok=True)
     stream = folder / f"{inp.stem()}.singer.jsonl"
@@ -135,6 +164,31 @@ def ensure_input(inp: Input, bench_dir: Path) -> tuple[Path, Path]:
     )
     tmp_expect.replace(expect)
     tmp_stream.replace(stream)
+    return stream, expect
+
+
+def ensure_variant(inp: Input, bench_dir: Path) -> tuple[Path, Path]:
+    """Rewrite the source stream in inp's form once; the expected table is the source's."""
+    source, expect = ensure_input(inp.source, bench_dir)
+    stream = source.parent / f"{inp.stem()}.jsonl"
+    if stream.exists():
+        return stream, expect
+    say(f"+ writing {stream.name}")
+    tmp = stream.with_suffix(".tmp")
+    subprocess.run(
+        [
+            sys.executable,
+            str(BENCH / "variants.py"),
+            "--form",
+            inp.form,
+            "--source",
+            str(source),
+            "--out",
+            str(tmp),
+        ],
+        check=True,
+    )
+    tmp.replace(stream)
     return stream, expect
 
 
@@ -187,6 +241,14 @@ class Loader:
     executable: Path
     strict_sequence: bool = False  # must the stored _sdc_sequence be the record's?
     versions: str = ""
+    script: tuple[str, ...] = ()  # arguments before --config (a peer run as `python SCRIPT`)
+
+    def argv(self, config: Path) -> list[str]:
+        return [str(self.executable), *self.script, "--config", str(config)]
+
+    def reads(self, inp: Input) -> bool:
+        """Whether the loader can read this input: only target-sequenced reads Import API."""
+        return inp.form != "api" or self.name == US
 
     def config(self, dest: Path | Postgres, duckdb_query: str = "") -> dict[str, t.Any]:
         if self.name == US:
@@ -198,19 +260,25 @@ class Loader:
             return {"path": str(dest), "default_target_schema": "main"}
         if self.name == "target-postgres" and isinstance(dest, Postgres):
             return {**dest.parts(), "default_target_schema": PG_SCHEMA, "load_method": "upsert"}
+        if self.name == "dlt":
+            # two pipeline.run calls, the first and second half of the input (README)
+            return {"path": str(dest), "dataset": "main", "loads": 2}
         raise ValueError(self.name)
 
 
-PEER_SPECS = (  # name, backend, distributions whose versions are reported
-    ("target-duckdb", "duckdb", ("target-duckdb", "duckdb")),
-    ("target-postgres", "postgres", ("meltanolabs-target-postgres", "singer-sdk")),
+PEER_SPECS = (  # name, backend, distributions whose versions are reported, script (or "")
+    ("target-duckdb", "duckdb", ("target-duckdb", "duckdb"), ""),
+    ("target-postgres", "postgres", ("meltanolabs-target-postgres", "singer-sdk"), ""),
+    ("dlt", "duckdb", ("dlt", "duckdb", "pyarrow"), "peers/dlt_load.py"),
 )
 
 
 def find_peers(peers_dir: Path, notes: list[str]) -> list[Loader]:
     found = []
-    for name, backend, dists in PEER_SPECS:
-        exe = peers_dir / name / "bin" / name
+    for name, backend, dists, script in PEER_SPECS:
+        python = peers_dir / name / "bin" / "python"
+        # A Singer target is its own command; a library peer runs our script with its python.
+        exe = python if script else peers_dir / name / "bin" / name
         if not exe.exists():
             notes.append(
                 f"peer {name} not installed in {peers_dir} (bench/setup_peers.sh): skipped"
@@ -221,12 +289,16 @@ def find_peers(peers_dir: Path, notes: list[str]) -> list[Loader]:
             "print(' '.join(d + '==' + m.version(d) for d in sys.argv[1:]))"
         )
         out = subprocess.run(
-            [str(exe.parent / "python"), "-c", code, *dists],
+            [str(python), "-c", code, *dists],
             capture_output=True,
             text=True,
             check=False,
         )
-        found.append(Loader(name, backend, exe, versions=out.stdout.strip() or "?"))
+        if script and out.returncode:  # a venv without the library: not a usable peer
+            notes.append(f"peer {name}: {python} lacks {', '.join(dists)}: skipped")
+            continue
+        args = (str(BENCH / script),) if script else ()
+        found.append(Loader(name, backend, exe, versions=out.stdout.strip() or "?", script=args))
     return found
 
 
@@ -328,7 +400,7 @@ def measure(
         else:
             for path in (db, db.with_name(db.name + ".wal")):
                 path.unlink(missing_ok=True)
-        wall, peak, code = launcher.run([str(loader.executable), "--config", str(cfg)], stream, log)
+        wall, peak, code = launcher.run(loader.argv(cfg), stream, log)
         if code:
             tail = log.read_text(errors="replace").strip().splitlines()[-3:]
             say(f"  ! {loader.name} exited {code}; log {log}:\n    " + "\n    ".join(tail))
@@ -410,6 +482,26 @@ def table(rows: list[Row]) -> list[str]:
             f"| {r.peak:,.0f} | {verdict} | {ratio} |"
         )
     return out
+
+
+def form_ratios(rows: list[Row]) -> list[str]:
+    """target-sequenced's records/s on tap and api as a ratio of b's (same backend, same run)."""
+    ours = {(r.case.input, r.case.backend): r for r in rows if r.loader.name == US}
+    lines = []
+    for (inp, backend), row in ours.items():
+        if inp.form == "singer":
+            continue
+        base = ours.get((inp.source, backend))
+        if base is None:
+            lines.append(f"{row.case.label}: no ratio, its source scenario is not in this run")
+            continue
+        ratio = row.records_per_s / base.records_per_s
+        lines.append(
+            f"{row.case.label}: target-sequenced {row.records_per_s:,.0f} records/s = "
+            f"{ratio:.3f}x {base.case.label}'s {base.records_per_s:,.0f} "
+            f"(target >= 0.8x: {'met' if ratio >= 0.8 else 'NOT met'})"
+        )
+    return lines
 
 
 def memory_notes(rows: list[Row]) -> list[str]:
@@ -521,6 +613,10 @@ def bench(args: argparse.Namespace, launcher: Launcher) -> int:
             for loader in loaders:
                 if loader.backend not in (case.backend, "any"):
                     continue
+                if not loader.reads(case.input):
+                    note = f"{case.label}: peers skipped, they read Singer messages, not batches"
+                    notes += [] if note in notes else [note]
+                    continue
                 rows.append(
                     measure(
                         case,
@@ -551,7 +647,7 @@ def bench(args: argparse.Namespace, launcher: Launcher) -> int:
         "",
         *table(rows),
     ]
-    extra = memory_notes(rows) + notes
+    extra = form_ratios(rows) + memory_notes(rows) + notes
     extra += [
         f"{r.loader.name} on {r.case.label}: the stored _sdc_sequence is not the record's in "
         f"{r.worst.sequence_differs:,} keys (not counted as wrong for peers)"

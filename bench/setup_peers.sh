@@ -3,20 +3,23 @@
 # each in its own virtualenv under ${PEERS:-$HOME/.cache/target-sequenced-bench/peers}.
 # Optional and idempotent: a venv whose pinned requirements are already installed is left alone.
 #   bench/setup_peers.sh            # all peers
-#   bench/setup_peers.sh target-duckdb
+#   bench/setup_peers.sh target-duckdb dlt
 # env: PEERS (where the venvs go), PYTHON (interpreter for the venvs, default python3)
 set -euo pipefail
 PEERS=${PEERS:-$HOME/.cache/target-sequenced-bench/peers}
 PYTHON=${PYTHON:-python3}
 mkdir -p "$PEERS"
 
-# name -> pinned requirements. target-duckdb 0.8.0 leaves duckdb unpinned; pin it so that the
-# file it writes is readable by the checker (newer DuckDB reads older storage, not the reverse).
+# name -> pinned requirements. target-duckdb 0.8.0 and dlt (duckdb>=0.9) leave duckdb unpinned;
+# pin it so that the file they write is readable by the checker, which runs in the project's
+# venv with duckdb 2.0.1 (newer DuckDB reads older storage, not the reverse). dlt is a library,
+# not a Singer target: bench/peers/dlt_load.py runs with this venv's python.
 requirements() {
   case $1 in
     target-duckdb)   echo "target-duckdb==0.8.0 duckdb==2.0.1" ;;
     target-postgres) echo "meltanolabs-target-postgres==0.8.1" ;;
-    *) echo "unknown peer: $1 (known: target-duckdb target-postgres)" >&2; return 2 ;;
+    dlt)             echo "dlt[duckdb,parquet]==1.31.0 duckdb==2.0.1" ;;
+    *) echo "unknown peer: $1 (known: target-duckdb target-postgres dlt)" >&2; return 2 ;;
   esac
 }
 
@@ -40,10 +43,11 @@ install_peer() {
   fi
   printf '%s' "$reqs" > "$stamp"
   echo "$name: $("$venv/bin/python" -m pip freeze --disable-pip-version-check \
-    | grep -iE '^(target-duckdb|meltanolabs-target-postgres|duckdb|singer-sdk)==' | tr '\n' ' ')"
+    | grep -iE '^(target-duckdb|meltanolabs-target-postgres|duckdb|singer-sdk|dlt|pyarrow)==' \
+    | tr '\n' ' ')"
 }
 
-[ $# -gt 0 ] || set -- target-duckdb target-postgres
+[ $# -gt 0 ] || set -- target-duckdb target-postgres dlt
 status=0
 for name in "$@"; do install_peer "$name" || status=1; done
 exit $status
