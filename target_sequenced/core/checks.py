@@ -215,7 +215,7 @@ class Compiler:
         if "pattern" in schema:
             parts.append(f"regexp_matches({text}, {literal(to_re2(schema['pattern']))})")
         if schema.get("format") in self.rules.formats and schema.get("format") == "date-time":
-            parts.append(self.rules.date_time.sql(str(text)))
+            parts.append(self.rules.date_time.sql(str(text), value.instant))
         if not parts:
             return []
         return [_guard(value, ("VARCHAR",), _and(parts) if text else "false")]
@@ -239,28 +239,35 @@ class Compiler:
         required = schema.get("required")
         required = required if isinstance(required, list) else []
         named = list(dict.fromkeys([*properties, *required]))
+        inner: list[str] = []
         if named:
             # The object's members read in one parse, as JSON texts (NULL when
             # absent), bound to a name for the checks below.
             members = self._lambda()
-            inner = []
             for name, sub in properties.items():
+                if sub is True or sub == {}:
+                    continue  # any value: nothing to check
                 child = Value.of_json(f"{members}.{_member(name)}")
                 inner.append(f"({child.json} IS NULL OR {self.check(sub, child)})")
             inner += [f"({members}.{_member(r)} IS NOT NULL)" for r in required]
+        if inner:
             structure = "{" + ", ".join(f'{_json_string(n)}: "JSON"' for n in named) + "}"
             read = f"from_json({json}, {literal(structure)})"
             parts.append(f"list_transform([{read}], lambda {members}: {_and(inner)})[1]")
         extra = schema.get("additionalProperties", True)
         if extra is not True:
-            parts.append(self._extra(json, keys, list(properties), extra))
+            parts.append(self._extra(json, keys, list(properties), extra=extra))
         if "minProperties" in schema:
             parts.append(f"(len({keys}) >= {int(schema['minProperties'])})")
         if "maxProperties" in schema:
             parts.append(f"(len({keys}) <= {int(schema['maxProperties'])})")
         return [_guard(value, ("OBJECT",), _and(parts))]
 
-    def _extra(self, json: str, keys: str, declared: list[str], extra: object) -> str:
+    def extra_keys(self, keys: str, declared: list[str]) -> str:
+        """SQL: the object whose keys ``keys`` lists has none outside ``declared``."""
+        return self._extra("", keys, declared, extra=False)
+
+    def _extra(self, json: str, keys: str, declared: list[str], *, extra: object) -> str:
         """Keys outside ``properties``: refused (``false``) or checked against a schema."""
         var = self._lambda()
         outside = f"NOT {in_list(var, declared)}" if declared else "true"

@@ -15,7 +15,7 @@ parse decides it instead (:mod:`target_sequenced.core.exact`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from target_sequenced.core.datetimes import DATE, INSTANT, instant_sql
 from target_sequenced.core.fields import (
@@ -161,6 +161,7 @@ def column_read(
             is_numeric=False,
         )
         expr = instant if kind is Kind.TIMESTAMP else f"CAST({instant} AS DATE)"
+        value = replace(value, instant=instant)
     elif kind is Kind.JSON:
         expr = f"CASE WHEN {value.type} <> 'NULL' THEN CAST({value.json} AS VARCHAR) END"
         if value.json is None:

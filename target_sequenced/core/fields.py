@@ -70,6 +70,8 @@ class Value:
     number: str | None = None
     """Its number, exact as ``DECIMAL(38, 18)`` unless the line is lossy."""
     boolean: str | None = None
+    instant: str | None = None
+    """Its string's instant, when a date-time column already reads it (to check it once)."""
 
     def need(self, reading: str) -> str:
         """A reading, or :class:`Unsupported` when this value does not offer it."""
