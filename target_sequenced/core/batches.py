@@ -21,6 +21,8 @@ from dataclasses import dataclass
 import pyarrow as pa
 import simplejson
 
+SCAN_ROWS = 512
+"""Rows per Arrow record batch of a batch the workspace scans (one core scans one at a time)."""
 ARRIVAL_STEP = 2**24
 """Arrivals per input line: the records one line can bring."""
 
@@ -97,7 +99,7 @@ class Texts:
     @classmethod
     def of(cls, arrivals: t.Sequence[int], texts: t.Sequence[str]) -> Texts:
         """A batch from arrivals and texts."""
-        return cls(
+        return cls.of_table(
             pa.table(
                 {
                     "_arrival": pa.array(arrivals, pa.int64()),
@@ -106,6 +108,12 @@ class Texts:
                 }
             )
         )
+
+    @classmethod
+    def of_table(cls, table: pa.Table) -> Texts:
+        """A batch from a table of ``_arrival``, ``_pos`` and ``j``."""
+        # Several record batches, so that DuckDB scans them on every core.
+        return cls(pa.Table.from_batches(table.to_batches(max_chunksize=SCAN_ROWS)))
 
     @property
     def count(self) -> int:

@@ -88,7 +88,7 @@ class PayloadLoader:
                 self.core.workspace, text, upserts, stream=stream, version=version, base=base
             )
         batch = (
-            Texts(table)
+            Texts.of_table(table)
             if table is not None
             else Texts.of(
                 range(base, base + len(upserts)),

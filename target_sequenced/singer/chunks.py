@@ -29,6 +29,8 @@ if t.TYPE_CHECKING:
 
 import pyarrow as pa
 
+from target_sequenced.core.batches import SCAN_ROWS
+
 CHUNK_BYTES = 6 * 2**20
 """Input read per chunk; memory use grows with it, not with the input.
 
@@ -39,8 +41,6 @@ Each chunk is one parse query, which DuckDB plans anew (about 5 ms). Measured
 """
 STATE_SPLIT = 1024
 """The fewest records after which a STATE line ends a segment (a segment costs a query a stream)."""
-SCAN_ROWS = 512
-"""Lines per Arrow record batch of a chunk: DuckDB's unit of parallel work."""
 
 _RECORD_PREFIXES = (b'{"type":"RECORD","stream":"', b'{"type": "RECORD", "stream": "')
 _STATE_PREFIXES = (b'{"type":"STATE",', b'{"type": "STATE", ')
