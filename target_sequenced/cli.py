@@ -3,8 +3,8 @@
 The imports run with the cycle collector paused (see :func:`main`).
 
 Tearing the interpreter down (the modules of the SDK, SQLAlchemy, DuckDB and
-Arrow, object by object) took 0.15 to 0.2 s after the work was done, about
-15 % of a 200,000-record run (bench scenario b). By then everything that
+Arrow, object by object) took a noticeable share of a short run after the
+work was done (bench/README.md, "Measured choices"). By then everything that
 matters is finished: every load committed, the destination closed, STATE
 written. So when the CLI exits with a status, the other exit handlers run as
 usual (this one is registered before any of them, so it runs last), logging
@@ -38,8 +38,8 @@ def main() -> None:
     atexit.register(_finish, status)
     _tune_malloc()
     # Importing the SDK, SQLAlchemy, DuckDB and Arrow creates objects by the
-    # hundred thousand, and the cycle collector kept walking them: the imports
-    # took 512 ms with it and 469 ms without (medians of 15). What they create
+    # hundred thousand, and the cycle collector kept walking them (measured:
+    # bench/README.md, "Measured choices"). What they create
     # stays for the whole run, so it is frozen out of later collections.
     gc.disable()
     try:

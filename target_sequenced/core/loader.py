@@ -20,27 +20,27 @@ import contextlib
 import dataclasses
 import datetime as dt
 import typing as t
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from target_sequenced.core.batches import ARRIVAL_STEP, Texts, arrival, line_of
-from target_sequenced.core.buffer import MalformedError, StreamBuffer
+from target_sequenced.core.buffer import MalformedError
 from target_sequenced.core.checks import Rules
-from target_sequenced.core.destination import Load
 from target_sequenced.core.errors import (
     InputError,
     InvalidRecordError,
     MissingKeyError,
     RecordBeforeSchemaError,
-    SchemaError,
 )
-from target_sequenced.core.exact import Reference
-from target_sequenced.core.names import conform_name
-from target_sequenced.core.plan import StreamPlan, build_plan
-from target_sequenced.core.query import compile_query
 from target_sequenced.core.sequences import SequenceClock
 from target_sequenced.core.states import PendingStates
 from target_sequenced.core.stats import StreamStats
-from target_sequenced.core.verdicts import Invalid, explain
+from target_sequenced.core.streams import (
+    LoadSettings,
+    Stream,
+    open_buffer,
+    plan_stream,
+)
+from target_sequenced.core.verdicts import explain
 from target_sequenced.core.workspace import Workspace
 
 if t.TYPE_CHECKING:
@@ -49,45 +49,12 @@ if t.TYPE_CHECKING:
     from target_sequenced.core.batches import Batch
     from target_sequenced.core.destination import Destination
 
-LOAD_METHODS = ("upsert", "append-only", "overwrite")
-INVALID_POLICIES = ("fail", "reject")
 Whole = t.Callable[[list[int]], None]
 """Told the arrivals the checks refused in an all-or-nothing batch; raises to refuse it whole."""
 
 
-@dataclass(frozen=True)
-class LoadSettings:
-    """The settings the core acts on."""
-
-    load_method: str = "upsert"
-    hard_delete: bool = False
-    batch_size_rows: int = 100_000
-    sequence_property: str | None = None
-    validate: bool = True
-    on_invalid_record: str = "fail"
-    sequence_sources_comparable: bool = False
-
-
 SINGER_RULES = Rules()
 """Singer input: the schema's draft (guessed when it names none), formats as annotations."""
-
-
-@dataclass
-class Stream:
-    """One stream's state for the run."""
-
-    name: str
-    plan: StreamPlan
-    buffer: StreamBuffer
-    stats: StreamStats
-    rules: Rules
-    source: str | None
-    """The sequence source its table holds (or the first this run loaded)."""
-    key_fixed: bool = False
-    """Whether this run loaded the table (its key is then fixed)."""
-    prepared: bool = False
-    """Whether this plan's table was made (created or evolved) by a load."""
-    rejected: list[Invalid] = field(default_factory=list)
 
 
 @dataclass
@@ -167,65 +134,27 @@ class Loader:
         self.settle()
         if existing is not None:
             self._load(existing)
-        appends = self.settings.load_method == "append-only"
-        stored = self.destination.table(_table_name(stream, self.destination))
-        plan = build_plan(
+        plan, stored_source = plan_stream(
             stream,
             schema,
             key,
-            appends=appends,
-            max_identifier_length=self.destination.max_identifier_length,
-            stored=stored.kinds if stored else None,
-            draft=rules.draft,
+            at=at,
+            rules=rules,
+            settings=self.settings,
+            destination=self.destination,
+            existing=existing,
         )
-        if stored is not None and stored.kinds and bool(stored.primary_key) != plan.unique_key:
-            has = (
-                f"primary key {list(stored.primary_key)}"
-                if stored.primary_key
-                else "no primary key"
-            )
-            wants = (
-                "upsert and overwrite need one"
-                if plan.unique_key
-                else "append-only keeps every version"
-            )
-            msg = (
-                f"stream '{stream}', input line {line_of(at)}: table '{plan.table}' has {has}, "
-                f"and load_method '{self.settings.load_method}' cannot load it ({wants})"
-            )
-            raise SchemaError(msg, remedy="load the stream into another table, or drop the table")
-        fixed = stored.key if stored and stored.key is not None else None
-        if existing is not None and existing.key_fixed:
-            fixed = existing.plan.key
-        if fixed is not None and tuple(fixed) != plan.key:
-            msg = (
-                f"stream '{stream}', input line {line_of(at)}: the SCHEMA's key {list(plan.key)} "
-                f"differs from table '{plan.table}''s key {list(fixed)}; a table's key is fixed by "
-                "its first load (Stitch refuses key changes too), and the table was left as it was"
-            )
-            raise SchemaError(
-                msg,
-                remedy="load the stream into another table, or drop the table to load it afresh",
-            )
         stats = self.stats.setdefault(stream, StreamStats())
-        query = compile_query(
+        buffer = open_buffer(
             plan,
             rules,
-            sequence_property=self.settings.sequence_property,
-            validate=self.settings.validate,
-            nul_ok=self.destination.stores_nul,
+            self.workspace,
+            stats,
+            settings=self.settings,
+            stores_nul=self.destination.stores_nul,
+            logger=self.logger,
         )
-        if query.reference:
-            self.logger.info(
-                "Stream '%s' is validated record by record: its schema uses %s",
-                stream,
-                query.reference,
-            )
-        reference = Reference(plan.doc, rules) if self.settings.validate else None
-        buffer = StreamBuffer(
-            self.workspace, query, reference, plan.key, keyed=plan.unique_key, stats=stats
-        )
-        source = existing.source if existing is not None else (stored.source if stored else None)
+        source = existing.source if existing is not None else stored_source
         self.streams[stream] = Stream(stream, plan, buffer, stats, rules, source)
         if existing is not None:
             self.streams[stream].key_fixed = existing.key_fixed
@@ -240,6 +169,9 @@ class Loader:
         Its records are already taken back (``add(whole=...)``); what a SCHEMA
         change loaded before them stays loaded, as it came before the payload.
         """
+        current = self.streams.get(stream)
+        if current is not None and current is not held:
+            current.buffer.drop()
         if held is None:
             self.streams.pop(stream, None)
         else:
@@ -445,38 +377,17 @@ class Loader:
 
     def _load(self, state: Stream, before: int | None = None) -> None:
         """Load the stream's buffer (and, the first time, create its table even if empty)."""
-        buffer = state.buffer
-        rejected = tuple(r for r in state.rejected if before is None or r.arrival < before)
-        if not len(buffer) and not rejected and state.prepared:
-            return
-        rows, candidates = buffer.take(before)
-        numbers = buffer.number_stats(rows)
-        if rows.num_rows == 0 and not rejected and state.prepared:
-            return
         replace_all = (
             self.settings.load_method == "overwrite" and state.name not in self.overwritten
         )
-        result = self.destination.load(
-            Load(
-                plan=state.plan,
-                rows=rows,
-                candidates=candidates,
-                rejected=rejected,
-                numbers=numbers,
-                replace_all=replace_all,
-                hard_delete=self.settings.hard_delete,
-                source=state.source,
-            )
+        load = state.next_load(
+            before, replace_all=replace_all, hard_delete=self.settings.hard_delete
         )
-        state.rejected = [r for r in state.rejected if r not in rejected]
-        state.key_fixed = state.prepared = True
+        if load is None:
+            return
+        state.loaded(load, self.destination.load(load))
         if replace_all:
             self.overwritten.add(state.name)
-        stats = state.stats
-        stats.inserted += result.inserted
-        stats.updated += result.updated
-        stats.stale += result.stale
-        stats.deleted += result.deleted
         self._emit()
 
     def _emit(self) -> None:
@@ -485,7 +396,3 @@ class Loader:
         value = self.states.safe(min(waiting) if waiting else None)
         if value is not None:
             self.emit_state(value)
-
-
-def _table_name(stream: str, destination: Destination) -> str:
-    return conform_name(stream, destination.max_identifier_length)

@@ -55,8 +55,8 @@ class Workspace:
         con.execute("SET preserve_insertion_order = false").fetchall()
         # Filter pushdown copies the parse query's WHERE (type and stream of
         # each line) below its projection, so every line's JSON was parsed
-        # twice: once to filter, once to extract. Without it the query takes
-        # 0.28 s instead of 0.49 s on 200k records (bench scenario b).
+        # twice: once to filter, once to extract (bench/README.md, "Measured
+        # choices").
         con.execute("SET disabled_optimizers = 'filter_pushdown'").fetchall()
         self._con = con
 

@@ -2,10 +2,9 @@
 
 An embedded database (DuckDB) caches table blocks and sizes its checkpoints
 by its memory limit, which defaults to most of the machine's memory. Left
-there, the process grew with the table: bench scenario d peaked at 319, 336
-and 385 MiB for 125k, 250k and 500k keys. Starting at :data:`START` (and
-dropping the workspace's buffer table after each take), it peaks at 258, 271
-and 276 MiB, at the same speed (README, "Measured").
+there, the process grew with the table (bench scenario d). Starting at
+:data:`START` (and dropping the workspace's buffer table after each take), it
+stays flat, at the same speed (bench/README.md, "Measured choices").
 
 A limit can be too small for a large table: the database then refuses a
 statement (out of memory), the transaction rolls back, and the destination

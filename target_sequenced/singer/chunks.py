@@ -5,12 +5,8 @@ its lines. Reading it, wrapping it as the Arrow table the workspace scans
 (without copying), and sorting its lines into runs of RECORDs by stream all
 happen in a background thread: that is Python work, and it overlaps with
 DuckDB parsing the chunk before, which runs without the GIL. At most two
-chunks are alive, the one being processed and the next.
-
-Measured on bench scenario b (200k records, 10 interleaved runs of the
-command each): 1.11 s before, when the main thread read each chunk with
-``readlines`` and joined the lines for Arrow, and 1.06 s after; peak memory
-232 MiB before and 223 MiB after, as a chunk is now one block of bytes.
+chunks are alive, the one being processed and the next (measured: bench/README.md,
+"Measured choices").
 """
 
 from __future__ import annotations
@@ -34,10 +30,9 @@ from target_sequenced.core.batches import SCAN_ROWS
 CHUNK_BYTES = 6 * 2**20
 """Input read per chunk; memory use grows with it, not with the input.
 
-Each chunk is one parse query, which DuckDB plans anew (about 5 ms). Measured
-(bench b, 8 interleaved runs; bench d, 2 runs at 2M records): 4 MiB took
-1.026 s on b and peaked at 266-275 MiB on d; 6 MiB 0.991 s and 281-286 MiB;
-8 MiB 0.986 s and 287-294 MiB, too close to the 300 MiB the issue allows.
+Each chunk is one parse query, which DuckDB plans anew: larger chunks plan
+fewer queries and hold more memory (the sizes measured: bench/README.md,
+"Measured choices").
 """
 STATE_SPLIT = 1024
 """The fewest records after which a STATE line ends a segment (a segment costs a query a stream)."""
@@ -112,8 +107,8 @@ def read_blocks(source: t.IO[str], size: int) -> t.Iterator[bytes | bytearray]:
 def line_offsets(data: bytes | bytearray) -> array.array[int]:
     """Where each line of ``data`` starts, and where the last one ends (just after its newline).
 
-    Found with ``bytes.find``: ``data.split`` was twice as slow (4.3 ms per
-    4 MiB) and held a copy of every line meanwhile.
+    Found with ``bytes.find``: ``data.split`` was slower and held a copy of
+    every line meanwhile.
     """
     offsets = array.array("q", [0])
     find, add = data.find, offsets.append

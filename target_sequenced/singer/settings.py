@@ -9,7 +9,7 @@ import jsonschema
 from singer_sdk import typing as th
 
 from target_sequenced.core.errors import ConfigError
-from target_sequenced.core.loader import INVALID_POLICIES, LOAD_METHODS, LoadSettings
+from target_sequenced.core.streams import INVALID_POLICIES, LOAD_METHODS, LoadSettings
 from target_sequenced.destinations import parse_url
 from target_sequenced.destinations.sql import DEFAULT_RETRY_SECONDS
 

@@ -18,13 +18,19 @@ from target_sequenced.core.batches import Texts, record_text
 from target_sequenced.core.errors import InputError
 
 if t.TYPE_CHECKING:
+    from singer_sdk import Target
     from singer_sdk.sinks.core import BaseJSONSchemaValidator
 
     from target_sequenced.core.loader import Loader
-    from target_sequenced.singer.target import TargetSequenced
 
 PENDING_MAX = 10_000
 """Records collected before they go to the core as one batch."""
+
+
+class _HoldsCore(t.Protocol):
+    """What a sink needs of its target (the sink does not import the target: no circle)."""
+
+    core: Loader
 
 
 class SequencedSink(Sink):
@@ -32,13 +38,13 @@ class SequencedSink(Sink):
 
     def __init__(
         self,
-        target: TargetSequenced,
+        target: Target,
         stream_name: str,
         schema: dict,
         key_properties: t.Sequence[str] | None,
     ) -> None:
         """Declare the stream to the core (a changed schema loads the old buffer first)."""
-        self.core: Loader = target.core
+        self.core: Loader = t.cast("_HoldsCore", target).core
         self._pending: list[tuple[int, str]] = []
         super().__init__(target, stream_name, schema, key_properties)
         # Here, not in setup(): the SDK logs an error of its own for any

@@ -47,8 +47,8 @@ def stage_rows(
 ) -> Iterator[None]:
     """The Arrow table, registered under the stage's name: DuckDB scans it where it lies.
 
-    Copying it into a temporary table first took 8 to 10 ms per load of
-    45,000 rows (bench scenario b). Only a stage the caller deletes from
+    Copying it into a temporary table first cost time on every load (bench
+    scenario b). Only a stage the caller deletes from
     (hard deletes) is still a table, filled from the registered Arrow table.
     """
     if not writable:
