@@ -393,7 +393,7 @@ def test_a_rejected_record_mid_run_lets_rows_and_states_after_it_through(
     for r, line in zip(found, lines_of_bad, strict=True):
         assert f"input line {line}, record " in r["reason"]
         assert "#/_sdc_sequence: must be an integer" in r["reason"]
-        assert "found 'bad'" in r["reason"]
+        assert 'found "bad"' in r["reason"]
     assert_accounted(done, "items", sent=4_000, rows=3_997, superseded=0, bad=3)
 
 

@@ -29,11 +29,6 @@ def shorten(text: str, limit: int = MAX_VALUE_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def truncate(value: object) -> str:
-    """Render a value for an error message, cut to a readable length."""
-    return shorten(repr(value))
-
-
 class TargetSequencedError(Exception):
     """Base class of every error this target raises on purpose."""
 

@@ -14,7 +14,7 @@ import typing as t
 from dataclasses import dataclass
 
 from target_sequenced.core.batches import index_of, line_of
-from target_sequenced.core.errors import truncate
+from target_sequenced.core.errors import shorten
 from target_sequenced.core.exact import column_value, json_text, parse
 from target_sequenced.core.sequences import describe
 
@@ -49,12 +49,17 @@ def where(stream: str, arrival: int, index: int) -> str:
     return f"stream '{stream}', {line}, record {index}"
 
 
+def shown(value: object) -> str:
+    """A value found in a record, as the JSON it came as (``5000.5``, ``true``, ``"x"``)."""
+    return shorten(json_text(value))
+
+
 def _found(message: dict, record: dict, path: str) -> str:
     if path in ("version", "time_extracted"):
-        return truncate(message.get(path))
+        return shown(message.get(path))
     if path == "#":
-        return truncate(message.get("record"))
-    return truncate(record.get(path[2:].replace("~1", "/").replace("~0", "~")))
+        return shown(message.get("record"))
+    return shown(record.get(path[2:].replace("~1", "/").replace("~0", "~")))
 
 
 def _under(path: str, named: set[str]) -> bool:
@@ -143,5 +148,5 @@ def _exact_reasons(buffer: StreamBuffer, record: dict) -> list[str]:
         if col.name in buffer.query.numeric:
             _, error = column_value(col, record.get(col.prop))
             if error:
-                reasons.append(f"#/{col.prop}: {error}, found {truncate(record.get(col.prop))}")
+                reasons.append(f"#/{col.prop}: {error}, found {shown(record.get(col.prop))}")
     return reasons
