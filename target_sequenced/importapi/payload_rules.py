@@ -137,6 +137,8 @@ def batch_envelope_errors(payload: dict) -> list[str]:
         texts.append(f"{FAILED}#/messages: expected type: JSONArray, found: {type_name(messages)}")
         return texts
     texts += [FAILED + text for text in _count_errors("#/messages", len(messages))]
+    if all(map(_plain_upsert, messages)):
+        return texts  # the usual batch: no message to word
     for index, message in enumerate(messages):
         texts += _message_errors(index, message)
     return texts
