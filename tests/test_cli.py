@@ -66,6 +66,27 @@ def test_no_config_writes_the_default_duckdb_file(tmp_path: Path) -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("text", "states"),
+    [("", []), (lines(state({"at": 1}), state({"at": 2})), [{"at": 1}, {"at": 2}])],
+    ids=["empty input", "only STATE"],
+)
+def test_nothing_to_load_leaves_no_duckdb_file(
+    tmp_path: Path, text: str, states: list[dict]
+) -> None:
+    done = run_cli([], stdin=text, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert [json.loads(line) for line in done.stdout.splitlines()] == states
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_schema_alone_makes_the_file_and_its_empty_table(tmp_path: Path) -> None:
+    done = run_cli([], stdin=lines(schema("customers", {"id": {"type": "integer"}})), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    con = duckdb.connect(str(tmp_path / "target_sequenced.duckdb"), read_only=True)
+    assert con.execute("SELECT count(*) FROM main.customers").fetchall() == [(0,)]
+
+
 def test_input_file_and_config_file(tmp_path: Path) -> None:
     (tmp_path / "in.singer").write_text(
         lines(schema("t", {"id": {"type": "integer"}}), record("t", {"id": 7})), encoding="utf-8"

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 if t.TYPE_CHECKING:
     import contextlib
+    from pathlib import Path
 
     import pyarrow as pa
     from sqlalchemy.engine import Connection
@@ -109,6 +110,8 @@ class Capabilities:
     """Whether a driver error means the database needed more than its memory limit."""
     refused_by_machine: t.Callable[[BaseException], bool] = lambda _exc: False
     """Whether a driver error means the system refused the database memory (exit 4)."""
+    file_of: t.Callable[[sa.URL], Path | None] = lambda _url: None
+    """The file an embedded database keeps itself in (connecting creates it), or None."""
 
 
 def temporary_table(name: str, columns: t.Iterable[tuple[str, TypeEngine[t.Any]]]) -> sa.Table:

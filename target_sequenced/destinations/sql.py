@@ -81,8 +81,18 @@ class SqlDestination:
         If connecting fails there, the first statement connects again and
         raises where it always did.
         """
-        if self._engine is None:
+        if self._engine is None and not self._not_made_yet():
             self._opening.start(self._connect_quietly)
+
+    def _not_made_yet(self) -> bool:
+        """An embedded database whose file does not exist: nothing opens it before a load.
+
+        Opening it would create the file, and a run that has nothing to load
+        (empty input, only STATE) leaves no file behind. Its tables are then
+        known to be absent without asking.
+        """
+        path = self.caps.file_of(self.url)
+        return self._engine is None and path is not None and not path.exists()
 
     def _connect_quietly(self) -> None:
         with contextlib.suppress(Exception), self._new_engine().connect():
@@ -123,6 +133,8 @@ class SqlDestination:
 
     def table(self, name: str) -> StoredTable | None:
         """The table as stored: column kinds, its key and sequence source, or None."""
+        if self._not_made_yet():
+            return None
 
         def work(conn: Connection) -> StoredTable | None:
             found = tables.columns(conn, self.caps, self.schema, name)

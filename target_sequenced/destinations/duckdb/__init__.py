@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import TYPE_CHECKING
+
 import duckdb
 import pyarrow as pa
 
@@ -15,6 +18,18 @@ from target_sequenced.destinations.duckdb.errors import (
 )
 from target_sequenced.destinations.duckdb.load import stage_rows, upsert
 from target_sequenced.destinations.duckdb.types import DuckDBTypes
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
+
+
+def database_file(url: sa.URL) -> Path | None:
+    """The DuckDB file a URL names (None for an in-memory database)."""
+    database = url.database
+    if not database or database == ":memory:" or database.startswith(":memory:"):
+        return None
+    return Path(database)
+
 
 CAPABILITIES = Capabilities(
     name="duckdb",
@@ -31,4 +46,5 @@ CAPABILITIES = Capabilities(
     memory_limit_settings=("memory_limit", "max_memory"),
     is_out_of_memory=is_out_of_memory,
     refused_by_machine=refused_by_machine,
+    file_of=database_file,
 )
