@@ -87,6 +87,20 @@ def test_a_schema_alone_makes_the_file_and_its_empty_table(tmp_path: Path) -> No
     assert con.execute("SELECT count(*) FROM main.customers").fetchall() == [(0,)]
 
 
+def test_a_run_that_stops_still_logs_what_it_committed(tmp_path: Path) -> None:
+    text = lines(
+        schema("s", {"id": {"type": "integer"}}),
+        record("s", {"id": 1}),
+        record("s", {"id": 2}),
+        record("s", {"id": "x"}),
+    )
+    done = run_cli([], stdin=text, cwd=tmp_path)
+    assert done.returncode == 1
+    summary = "Summary: stream 's': received=3 inserted=2 updated=0 stale=0 deleted=0"
+    assert summary in done.stderr
+    assert done.stderr.index("Summary:") < done.stderr.index("ERROR")
+
+
 def test_input_file_and_config_file(tmp_path: Path) -> None:
     (tmp_path / "in.singer").write_text(
         lines(schema("t", {"id": {"type": "integer"}}), record("t", {"id": 7})), encoding="utf-8"

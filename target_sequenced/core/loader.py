@@ -17,12 +17,11 @@ in the transaction of its stream's next load, and the run goes on.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import datetime as dt
 import typing as t
 from dataclasses import dataclass
 
-from target_sequenced.core.batches import ARRIVAL_STEP, Texts, arrival, line_of
+from target_sequenced.core.batches import ARRIVAL_STEP, arrival, line_of
 from target_sequenced.core.buffer import MalformedError
 from target_sequenced.core.checks import Rules
 from target_sequenced.core.errors import (
@@ -226,18 +225,8 @@ class Loader:
         state = self.streams[stream]
         if self._stop is not None and low >= self._stop.at:
             return True
-        with self._readable(batch) as readable:
+        with self.workspace.readable(batch) as readable:
             return self._add(state, readable, whole)
-
-    @contextlib.contextmanager
-    def _readable(self, batch: Batch) -> t.Iterator[Batch]:
-        """The batch as a relation of the workspace (texts are registered for the while)."""
-        if not isinstance(batch, Texts):
-            yield batch
-            return
-        name = self.workspace.temp_name("texts")
-        with self.workspace.registered(name, batch.table):
-            yield dataclasses.replace(batch, relation=name)
 
     def _add(self, state: Stream, batch: Batch, whole: Whole | None) -> bool:
         stream = state.name
@@ -354,7 +343,13 @@ class Loader:
         for state in self.streams.values():
             self._load(state, before=stop.at)
         self._emit()
+        self.log_summary()  # what was committed before the stop, rejected records too
         raise stop.error
+
+    def log_summary(self) -> None:
+        """One summary line per stream: what the run did to its table."""
+        for stream, stats in self.stats.items():
+            self.logger.info("Summary: %s", stats.summary(stream))
 
     def finish(self) -> None:
         """End of input: load everything, emit the last STATE."""

@@ -9,15 +9,19 @@ until :meth:`Workspace.open_soon`.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import typing as t
 import uuid
 
 import duckdb
 
+from target_sequenced.core.batches import Texts
 from target_sequenced.core.opening import Opening
 
 if t.TYPE_CHECKING:
     import pyarrow as pa
+
+    from target_sequenced.core.batches import Batch
 
 
 class Workspace:
@@ -76,6 +80,16 @@ class Workspace:
             yield
         finally:
             self.con.unregister(name)
+
+    @contextlib.contextmanager
+    def readable(self, batch: Batch) -> t.Iterator[Batch]:
+        """The batch as a relation of the workspace (texts are registered for the while)."""
+        if not isinstance(batch, Texts):
+            yield batch
+            return
+        name = self.temp_name("texts")
+        with self.registered(name, batch.table):
+            yield dataclasses.replace(batch, relation=name)
 
     def temp_name(self, prefix: str) -> str:
         """A fresh table name."""

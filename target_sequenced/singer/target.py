@@ -102,6 +102,5 @@ class TargetSequenced(Target):
             self.core.finish()
             super().process_endofpipe()
         finally:
-            for stream, stats in self.core.stats.items():
-                self.logger.info("Summary: %s", stats.summary(stream))
+            self.core.log_summary()
             self.core.close()
