@@ -43,6 +43,7 @@ def main() -> None:
     # stays for the whole run, so it is frozen out of later collections.
     gc.disable()
     try:
+        from target_sequenced.singer.settings import check_config_files  # noqa: PLC0415
         from target_sequenced.singer.target import TargetSequenced  # noqa: PLC0415 - after the handler
     except (MemoryError, ImportError) as exc:
         if isinstance(exc, ImportError) and "failed to map segment" not in str(exc):
@@ -59,6 +60,7 @@ def main() -> None:
 
     try:
         try:
+            check_config_files(sys.argv[1:])
             TargetSequenced.cli()
         except (MemoryError, duckdb.OutOfMemoryException) as exc:
             raise OutOfMemoryError.from_exception(exc) from exc
@@ -74,6 +76,11 @@ def main() -> None:
         # One located line at ERROR (Meltano shows stderr's errors as errors);
         # the traceback only at debug level.
         logger = logging.getLogger("target-sequenced")
+        if not logger.hasHandlers():
+            # Before the SDK set up its logging (a config file it could not read).
+            print(f"ERROR {exc.one_line()}", file=sys.stderr)  # noqa: T201
+            status.append(exc.exit_status)
+            raise SystemExit(exc.exit_status) from None
         logger.error("%s", exc.one_line())  # noqa: TRY400 - the traceback only at debug
         logger.debug("Traceback of the error above", exc_info=True)
         status.append(exc.exit_status)

@@ -101,6 +101,28 @@ def test_a_run_that_stops_still_logs_what_it_committed(tmp_path: Path) -> None:
     assert done.stderr.index("Summary:") < done.stderr.index("ERROR")
 
 
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [
+        (None, "ERROR config file '{path}' does not exist (check the path given to --config)"),
+        ("{bad", "ERROR config file '{path}' is not valid JSON (line 1, column 2: Expecting"),
+        ("[1]", "ERROR config file '{path}' holds a JSON list, not an object"),
+    ],
+    ids=["missing", "not JSON", "not an object"],
+)
+def test_a_config_file_it_cannot_use_is_one_line_and_exit_2(
+    tmp_path: Path, content: str | None, says: str
+) -> None:
+    path = tmp_path / "config.json"
+    if content is not None:
+        path.write_text(content)
+    done = run_cli(["--config", str(path)], stdin="", cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.startswith(says.format(path=path)), done.stderr
+    assert len(done.stderr.splitlines()) == 1, done.stderr
+    assert list(tmp_path.iterdir()) == ([path] if content is not None else [])
+
+
 def test_input_file_and_config_file(tmp_path: Path) -> None:
     (tmp_path / "in.singer").write_text(
         lines(schema("t", {"id": {"type": "integer"}}), record("t", {"id": 7})), encoding="utf-8"

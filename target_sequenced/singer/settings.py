@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import difflib
+import json
 import typing as t
+from pathlib import Path
 
 import jsonschema
 from singer_sdk import typing as th
@@ -187,3 +189,43 @@ def load_settings(config: t.Mapping[str, t.Any]) -> LoadSettings:
         on_invalid_record=config.get("on_invalid_record") or "fail",
         sequence_sources_comparable=bool(config.get("sequence_sources_comparable", False)),
     )
+
+
+def config_files(argv: t.Sequence[str]) -> list[str]:
+    """The paths given with ``--config`` (``ENV`` means the environment, not a file)."""
+    found = []
+    for index, arg in enumerate(argv):
+        if arg == "--config" and index + 1 < len(argv):
+            found.append(argv[index + 1])
+        elif arg.startswith("--config="):
+            found.append(arg.removeprefix("--config="))
+    return [path for path in found if path != "ENV"]
+
+
+def check_config_files(argv: t.Sequence[str]) -> None:
+    """Refuse a config file that is missing, unreadable or not a JSON object, naming it.
+
+    Before the SDK reads them: it would stop with a traceback that does not
+    name the file.
+    """
+    for path in config_files(argv):
+        try:
+            with Path(path).open(encoding="utf-8") as handle:
+                value = json.load(handle)
+        except FileNotFoundError:
+            msg = f"config file '{path}' does not exist"
+            raise ConfigError(msg, remedy="check the path given to --config") from None
+        except OSError as exc:
+            msg = f"config file '{path}' cannot be read: {exc.strerror}"
+            raise ConfigError(msg) from None
+        except (ValueError, RecursionError) as exc:
+            where = (
+                f" (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+                if isinstance(exc, json.JSONDecodeError)
+                else ""
+            )
+            msg = f"config file '{path}' is not valid JSON{where}"
+            raise ConfigError(msg, remedy="a config file is one JSON object of settings") from None
+        if not isinstance(value, dict):
+            msg = f"config file '{path}' holds a JSON {type(value).__name__}, not an object"
+            raise ConfigError(msg, remedy="a config file is one JSON object of settings")
