@@ -123,6 +123,17 @@ def test_a_config_file_it_cannot_use_is_one_line_and_exit_2(
     assert list(tmp_path.iterdir()) == ([path] if content is not None else [])
 
 
+def test_a_duckdb_file_in_a_missing_folder_gets_the_folder(tmp_path: Path) -> None:
+    path = tmp_path / "a" / "b" / "x.duckdb"
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"sqlalchemy_url": f"duckdb:///{path}"}))
+    text = lines(schema("s", {"id": {"type": "integer"}}), record("s", {"id": 1}))
+    done = run_cli(["--config", str(config)], stdin=text, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    con = duckdb.connect(str(path), read_only=True)
+    assert con.execute("SELECT id FROM main.s").fetchall() == [(1,)]
+
+
 def test_input_file_and_config_file(tmp_path: Path) -> None:
     (tmp_path / "in.singer").write_text(
         lines(schema("t", {"id": {"type": "integer"}}), record("t", {"id": 7})), encoding="utf-8"
@@ -320,13 +331,16 @@ def test_the_command_exits_with_its_status_and_all_of_its_output(tmp_path: Path)
 @pytest.mark.parametrize(
     ("url", "says"),
     [
-        ("duckdb:////no-such-directory/x.duckdb", 'Cannot open file "/no-such-directory/x.duckdb"'),
+        # A folder cannot be made under a file: the folder's "parent" is one.
+        ("duckdb:///{tmp}/a-file/x.duckdb", 'Cannot open file "{tmp}/a-file/x.duckdb"'),
         ("postgresql+psycopg://u:p@127.0.0.1:9/db", "port 9 failed: Connection refused"),
     ],
     ids=["duckdb", "postgresql"],
 )
 def test_a_destination_that_cannot_be_opened_is_named(tmp_path: Path, url: str, says: str) -> None:
     """The connection opens in a thread as reading starts; its error still stops the run."""
+    (tmp_path / "a-file").write_text("")
+    url, says = url.format(tmp=tmp_path), says.format(tmp=tmp_path)
     config = tmp_path / "config.json"
     config.write_text(json.dumps({"sqlalchemy_url": url}))
     text = lines(schema("t", {"id": {"type": "integer"}}), record("t", {"id": 1}), state(1))

@@ -104,10 +104,20 @@ class SqlDestination:
 
     def _new_engine(self) -> Engine:
         if self._engine is None:
+            self._make_folder()
             self._engine = sa.create_engine(self.url, poolclass=sa.pool.StaticPool)
             if self.memory.bytes is not None:
                 sa.event.listen(self._engine, "connect", self.memory.on_connect)
         return self._engine
+
+    def _make_folder(self) -> None:
+        """Create the folder an embedded database's file goes in, as other loaders do."""
+        path = self.caps.file_of(self.url)
+        if path is None or path.parent.exists():
+            return
+        with contextlib.suppress(OSError):  # opening the file then says why
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.logger.info("Created the folder %s for the database file", path.parent)
 
     def _discard_engine(self) -> None:
         """Close the connections of a database that may be gone; errors on close are moot."""
