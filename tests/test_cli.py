@@ -134,6 +134,22 @@ def test_a_duckdb_file_in_a_missing_folder_gets_the_folder(tmp_path: Path) -> No
     assert con.execute("SELECT id FROM main.s").fetchall() == [(1,)]
 
 
+def test_the_sdk_record_metric_counts_every_record(tmp_path: Path) -> None:
+    """Records read in bulk skip the SDK's handler, which is what counted them."""
+    unusual = '{"stream": "s", "type": "RECORD", "record": {"id": 0}}\n'  # read line by line
+    text = lines(
+        schema("s", {"id": {"type": "integer"}}), *(record("s", {"id": n}) for n in range(1, 3001))
+    )
+    done = run_cli([], stdin=text + unusual, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    metrics = [
+        json.loads(line.split("METRIC: ", 1)[1])
+        for line in done.stderr.splitlines()
+        if "METRIC: " in line and '"record_count"' in line
+    ]
+    assert sum(m["value"] for m in metrics if m["tags"]["stream"] == "s") == 3001
+
+
 def test_input_file_and_config_file(tmp_path: Path) -> None:
     (tmp_path / "in.singer").write_text(
         lines(schema("t", {"id": {"type": "integer"}}), record("t", {"id": 7})), encoding="utf-8"

@@ -57,19 +57,29 @@ class LineReader(SimpleSingerReader):
         self.payloads: PayloadLoader | None = None
         self.bulk = True
         self.flush: t.Callable[[], None] = lambda: None
+        self.counted: t.Callable[[str, int], None] = lambda _stream, _count: None
+        """Told the records of a stream that went to the core in bulk (the SDK's metric)."""
         self._pending: dict[str, list[tuple[int, str]]] = defaultdict(list)
         self._states_ahead: list[tuple[int, bytes | bytearray]] = []
         """The segment's STATE lines, handed on after its runs (or before a stop in them)."""
         self._stats: dict[str, int] = defaultdict(int)
 
     def bind(
-        self, core: Loader, payloads: PayloadLoader, *, bulk: bool, flush: t.Callable[[], None]
+        self,
+        core: Loader,
+        payloads: PayloadLoader,
+        *,
+        bulk: bool,
+        flush: t.Callable[[], None],
+        counted: t.Callable[[str, int], None] | None = None,
     ) -> None:
         """Feed ``core``; ``bulk``: records need no stream map, so lines go to it directly."""
         self.core = core
         self.payloads = payloads
         self.bulk = bulk
         self.flush = flush
+        if counted is not None:
+            self.counted = counted
 
     @property
     def _core(self) -> Loader:
@@ -133,6 +143,7 @@ class LineReader(SimpleSingerReader):
             self.line_number = piece[0]
             if core.add(stream, Lines(CHUNK_RELATION, piece[0], piece[-1], len(piece))):
                 self._stats["RECORD"] += len(piece)
+                self.counted(stream, len(piece))
                 continue
             for number in piece:
                 self._line(chunk.line(number), number, callbacks)
@@ -151,6 +162,7 @@ class LineReader(SimpleSingerReader):
                 if not core.add(stream, Texts.of(arrivals, texts)):
                     msg = f"stream '{stream}': a line read as its RECORD is not one"
                     raise InputError(msg)
+                self.counted(stream, len(pending))
         self._pending.clear()
         self.flush()
 

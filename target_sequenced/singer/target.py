@@ -77,7 +77,11 @@ class TargetSequenced(Target):
         mapped = bool(self.config.get("stream_maps") or self.config.get("flattening_enabled"))
         if isinstance(self.message_reader, LineReader):
             self.message_reader.bind(
-                self.core, PayloadLoader(self.core), bulk=not mapped, flush=self._flush_sinks
+                self.core,
+                PayloadLoader(self.core),
+                bulk=not mapped,
+                flush=self._flush_sinks,
+                counted=self._count_records,
             )
 
     @classmethod
@@ -89,6 +93,12 @@ class TargetSequenced(Target):
         """
         super().append_builtin_config(config_jsonschema)
         config_jsonschema["properties"].pop("add_record_metadata", None)
+
+    def _count_records(self, stream: str, count: int) -> None:
+        """Records that reached the core without the SDK's handler: its metric counts them too."""
+        sink = self._sinks_active.get(stream)
+        if sink is not None:
+            sink.record_counter_metric.increment(count)
 
     def _flush_sinks(self) -> None:
         for sink in self._sinks_active.values():
