@@ -86,40 +86,16 @@ def own_server(*, durable: bool = False) -> t.Iterator[tuple[str, t.Callable[[],
     options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1"
     if not durable:
         options += " -c fsync=off"
-    subprocess.run(
-        [
-            *prefix,
-            _pg_bin("pg_ctl"),
-            "-D",
-            str(data),
-            "-o",
-            options,
-            "-l",
-            str(root / "log"),
-            "-w",
-            "start",
-        ],
-        **run,  # type: ignore[arg-type]
-    )
+
+    ctl = [*prefix, _pg_bin("pg_ctl"), "-D", str(data), "-o", options, "-l", str(root / "log")]
+
+    def pg_ctl(*action: str) -> None:
+        subprocess.run([*ctl, *action], **run)  # type: ignore[call-overload]
+
+    pg_ctl("-w", "start")
 
     def restart() -> None:
-        subprocess.run(
-            [
-                *prefix,
-                _pg_bin("pg_ctl"),
-                "-D",
-                str(data),
-                "-o",
-                options,
-                "-l",
-                str(root / "log"),
-                "-m",
-                "fast",
-                "-w",
-                "restart",
-            ],
-            **run,  # type: ignore[arg-type]
-        )
+        pg_ctl("-m", "fast", "-w", "restart")
 
     try:
         yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres", restart

@@ -22,7 +22,7 @@ import simplejson
 
 from target_sequenced.core.errors import shorten
 from target_sequenced.core.kinds import Kind
-from target_sequenced.core.numbers import INT64_MAX, INT64_MIN, normal, survives_double
+from target_sequenced.core.numbers import INT64_MAX, INT64_MIN, normal, survives_double_text
 from target_sequenced.core.schemas import VALIDATORS, SchemaDoc
 
 if t.TYPE_CHECKING:
@@ -36,20 +36,15 @@ def parse(text: str | bytes) -> t.Any:  # noqa: ANN401 - any JSON value
 
 
 def parse_noting(text: str) -> tuple[t.Any, bool]:
-    """:func:`parse`, and whether every number with a fraction survives a double.
-
-    (See :func:`.numbers.survives_double`; a text of at most 16 characters has
-    at most 15 digits, which any double keeps.)
-    """
-    long: list[str] = []
+    """:func:`parse`, and whether every number with a fraction survives a double."""
+    doubtful: list[str] = []
 
     def fraction(number: str) -> decimal.Decimal:
-        if len(number) > 16:  # noqa: PLR2004 - see the docstring
-            long.append(number)
+        if not survives_double_text(number):
+            doubtful.append(number)
         return decimal.Decimal(number)
 
-    value = json.loads(text, parse_float=fraction)
-    return value, all(survives_double(decimal.Decimal(n)) for n in long)
+    return json.loads(text, parse_float=fraction), not doubtful
 
 
 def json_text(value: object) -> str:

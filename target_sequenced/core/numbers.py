@@ -71,6 +71,14 @@ _SURVIVING_DIGITS = 15
 """Significant digits a decimal keeps through any double."""
 
 
+def survives_double_text(number: str) -> bool:
+    """:func:`survives_double` of a number's JSON text, without parsing the short ones.
+
+    A text of at most 16 characters has at most 15 digits, which any double keeps.
+    """
+    return len(number) <= _SURVIVING_DIGITS + 1 or survives_double(decimal.Decimal(number))
+
+
 def survives_double(value: decimal.Decimal) -> bool:
     """Whether DuckDB writes the number back with its value (read as a double, written shortest).
 

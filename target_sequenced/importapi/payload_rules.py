@@ -196,36 +196,29 @@ def batch_record_errors(schema: dict, keys: list[str], messages: list[dict]) -> 
 
 def batch_keys_errors(keys: list[str], messages: list[dict]) -> list[str]:
     """The records' key presence and length alone (their schema left to the bulk checks)."""
-    for message in messages:
-        if message["action"] != "upsert":
-            continue
-        data = message["data"]
-        for key in keys:
-            value = data.get(key)
-            if value is None or (type(value) is str and len(value) >= BATCH_KEY_LIMIT):
-                break
-        else:
-            continue
-        break
-    else:
-        return []  # every key of every record there, and short: nothing to word
-    texts: list[str] = []
-    for index, message in enumerate(messages):
-        if message["action"] == "upsert":
-            texts += _key_errors(index, message["data"], keys)
-    return texts
+    upserts = [(i, m["data"]) for i, m in enumerate(messages) if m["action"] == "upsert"]
+    if all(_key_fine(data.get(key)) for _, data in upserts for key in keys):
+        return []  # the usual batch: nothing to word
+    return [text for index, data in upserts for text in _key_errors(index, data, keys)]
+
+
+def _key_fine(value: object) -> bool:
+    """A key value Stitch takes: present, not null, a string shorter than the limit."""
+    return value is not None and not (isinstance(value, str) and len(value) >= BATCH_KEY_LIMIT)
 
 
 def _key_errors(index: int, data: dict, keys: list[str]) -> list[str]:
     texts = []
     for key in keys:
         value = data.get(key)
+        if _key_fine(value):
+            continue
         if value is None:
             texts.append(f"Record is missing key property {key}")
-        elif isinstance(value, str) and len(value) >= BATCH_KEY_LIMIT:
+        else:
             texts.append(
                 f"Record {index}: string key property {key} must be shorter than "
-                f"{BATCH_KEY_LIMIT} characters, found: {len(value)}"
+                f"{BATCH_KEY_LIMIT} characters, found: {len(t.cast('str', value))}"
             )
     return texts
 
