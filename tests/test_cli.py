@@ -206,7 +206,10 @@ def test_bad_record_names_stream_line_record_field_and_rule(tmp_path: Path) -> N
     # Every violation, each once: the schema's words, no rule of the column on top.
     assert error.endswith(
         "stream 'people', input line 4, record 1: record does not conform to schema: "
-        "#/age: 'old' is not of type 'null', 'integer'; #/tags/1: 5 is not of type 'string'"
+        "#/age: 'old' is not of type 'null', 'integer'; #/tags/1: 5 is not of type 'string' "
+        "(fix the record at its source, or on_invalid_record: reject (the record goes to table "
+        "_sdc_rejected) to load the rest, or validate_records: false to load records without "
+        "their schema's checks)"
     )
     # What came before the bad line is committed, and the STATE that covers it
     # emitted (contract 7); nothing after it.
@@ -448,7 +451,9 @@ def test_running_out_of_memory_is_one_line_and_status_4(tmp_path: Path) -> None:
     assert done.returncode == 4, done.stderr
     errors = [line for line in done.stderr.splitlines() if "| ERROR" in line]
     assert len(errors) == 1, done.stderr
-    assert "out of memory" in errors[0]
+    # What the run was doing, and each remedy, memory_limit among them.
+    assert "out of memory while reading stream 't' at input line 2: " in errors[0]
     assert "ulimit -v" in errors[0]
+    assert "memory_limit" in errors[0]
     assert "Traceback" not in done.stderr
     assert done.stdout == ""

@@ -103,7 +103,7 @@ def _meltano_executable() -> str:
     return found
 
 
-def _meltano(project: Path, *args: str, timeout: int) -> str:
+def _meltano(project: Path, *args: str, timeout: int, status: int = 0) -> str:
     # Only the project's own settings: no TARGET_SEQUENCED_*/TAP_JSONL_*/MELTANO_*
     # override from the caller's environment reaches Meltano or the plugins.
     env = {
@@ -122,7 +122,7 @@ def _meltano(project: Path, *args: str, timeout: int) -> str:
         timeout=timeout,
     )
     output = proc.stdout + proc.stderr
-    assert proc.returncode == 0, f"meltano {' '.join(args)} failed:\n{output[-6000:]}"
+    assert proc.returncode == status, f"meltano {' '.join(args)}:\n{output[-6000:]}"
     return output
 
 
@@ -152,4 +152,18 @@ def test_meltano_run_tap_jsonl_into_target_sequenced(tmp_path):
     (data / "customers-1.jsonl").unlink()
     shutil.copy(DATA / "customers-2.jsonl", data)
     _meltano(project, "run", "tap-jsonl", "target-sequenced", timeout=RUN_TIMEOUT)
+    assert _rows(database) == AFTER_SECOND_RUN
+
+    # A loader error reaches Meltano's log as an error, the loader's one line.
+    (data / "customers-2.jsonl").unlink()
+    bad = '{"id": 5, "name": "Ken", "plan": "free", "seq": "x"}\n'
+    (data / "customers-3.jsonl").write_text(bad)
+    output = _meltano(
+        project, "run", "tap-jsonl", "target-sequenced", timeout=RUN_TIMEOUT, status=1
+    )
+    [error] = [line for line in output.splitlines() if "input line" in line]
+    assert "[error" in error
+    assert "stream 'customers', input line 3, record 0: record does not conform" in error
+    assert "#/seq: 'x' is not of type" in error
+    assert "Traceback" not in output
     assert _rows(database) == AFTER_SECOND_RUN

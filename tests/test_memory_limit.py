@@ -16,7 +16,7 @@ import duckdb
 import pytest
 import sqlalchemy as sa
 
-from target_sequenced.core.errors import DestinationError
+from target_sequenced.core.errors import OutOfMemoryError
 from target_sequenced.destinations import memory, open_destination
 from target_sequenced.destinations.duckdb import CAPABILITIES
 from target_sequenced.destinations.duckdb.errors import is_out_of_memory
@@ -183,10 +183,13 @@ def test_a_memory_limit_from_the_url_is_never_raised(
     text = lines(schema("t", PROPS), *[record("t", r) for r in recs], state({"run": 2}))
     with caplog.at_level(logging.WARNING):
         error, states = run_target_failing({"sqlalchemy_url": url}, text)
-    assert isinstance(error, DestinationError)
+    # Out of memory (exit 4), whatever allocator said it, with the URL's limit as a remedy.
+    assert isinstance(error, OutOfMemoryError)
+    assert "out of memory while loading stream 't' (its records from input line 2)" in str(error)
     assert "table 't'" in str(error)
     assert "rolled back" in str(error)
     assert "Out of Memory" in str(error)
+    assert "memory_limit of the DuckDB URL" in error.one_line()
     assert states == []
     assert not [r for r in caplog.records if RETRY in r.getMessage()]
     assert stored(path) == {1: (1, "a")}

@@ -116,12 +116,22 @@ class OutOfMemoryError(TargetSequencedError):
 
     exit_status = EXIT_MEMORY
 
-    @classmethod
-    def from_exception(cls, exc: BaseException) -> OutOfMemoryError:
-        """The first line of the allocator's own message, and what to do."""
-        said = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        return cls(
-            f"out of memory: {said}; what was committed before, and its STATE, stands",
-            remedy="give the process more memory (ulimit -v, the container's limit) or lower "
-            "batch_size_rows, then resume from the last STATE",
+    def __init__(self, said: str, *, during: str = "") -> None:
+        """``said``: the allocator's own words; ``during``: what the run was doing."""
+        self.said = said
+        self.during = during
+        where = f" while {during}" if during else ""
+        super().__init__(
+            f"out of memory{where}: {said}; what was committed before, and its STATE, stands",
+            remedy="give the process more memory (ulimit -v, the container's limit), raise the "
+            "memory_limit of the DuckDB URL if it sets one, or lower batch_size_rows; then "
+            "resume from the last STATE",
         )
+
+    @classmethod
+    def from_exception(cls, exc: BaseException, *, during: str = "") -> OutOfMemoryError:
+        """The first line of the allocator's own message, and what the run was doing."""
+        if isinstance(exc, OutOfMemoryError):
+            return cls(exc.said, during=exc.during or during)
+        said = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        return cls(said, during=during)

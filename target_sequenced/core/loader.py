@@ -21,6 +21,8 @@ import datetime as dt
 import typing as t
 from dataclasses import dataclass
 
+import duckdb
+
 from target_sequenced.core.batches import ARRIVAL_STEP, arrival, line_of
 from target_sequenced.core.buffer import MalformedError
 from target_sequenced.core.checks import Rules
@@ -28,6 +30,7 @@ from target_sequenced.core.errors import (
     InputError,
     InvalidRecordError,
     MissingKeyError,
+    OutOfMemoryError,
     RecordBeforeSchemaError,
 )
 from target_sequenced.core.sequences import SequenceClock
@@ -233,14 +236,15 @@ class Loader:
         source = None if self.settings.sequence_sources_comparable else state.source
         ignored_before = state.stats.ignored_old_version
         try:
-            added = state.buffer.add(
-                batch,
-                stream=stream,
-                clock=self.clock.reserve(batch.positions),
-                received_at=dt.datetime.now(tz=dt.timezone.utc),
-                active_version=self.active_versions.get(stream),
-                source=source,
-            )
+            with _located(f"reading stream '{stream}' at input line {line_of(batch.bounds[0])}"):
+                added = state.buffer.add(
+                    batch,
+                    stream=stream,
+                    clock=self.clock.reserve(batch.positions),
+                    received_at=dt.datetime.now(tz=dt.timezone.utc),
+                    active_version=self.active_versions.get(stream),
+                    source=source,
+                )
         except MalformedError:
             # Nothing of the batch was kept: its lines go one by one, the good
             # ones are kept and the bad one is named (and stops the run).
@@ -301,7 +305,9 @@ class Loader:
             return
         first = found[0]
         kind = MissingKeyError if first.missing_key else InvalidRecordError
-        self.stop_at(arrival(line_of(first.arrival)), kind(first.message))
+        self.stop_at(
+            arrival(line_of(first.arrival)), kind(first.message, remedy=_remedy(first.message))
+        )
 
     def activate_version(self, stream: str, version: int, *, at: int) -> None:
         """ACTIVATE_VERSION: load the buffer, then retire older versions' rows (contract 5)."""
@@ -375,12 +381,16 @@ class Loader:
         replace_all = (
             self.settings.load_method == "overwrite" and state.name not in self.overwritten
         )
+        oldest = state.buffer.oldest
         load = state.next_load(
             before, replace_all=replace_all, hard_delete=self.settings.hard_delete
         )
         if load is None:
             return
-        state.loaded(load, self.destination.load(load))
+        since = f" (its records from input line {line_of(oldest)})" if oldest is not None else ""
+        with _located(f"loading stream '{state.name}'{since}"):
+            done = self.destination.load(load)
+        state.loaded(load, done)
         if replace_all:
             self.overwritten.add(state.name)
         self._emit()
@@ -391,3 +401,23 @@ class Loader:
         value = self.states.safe(min(waiting) if waiting else None)
         if value is not None:
             self.emit_state(value)
+
+
+def _remedy(message: str) -> str:
+    """What a user can do about an invalid record besides fixing it at its source."""
+    fixes = ["fix the record at its source", f"{REJECT} to load the rest"]
+    if "does not conform to schema" in message:
+        fixes.append("validate_records: false to load records without their schema's checks")
+    return ", or ".join(fixes)
+
+
+REJECT = "on_invalid_record: reject (the record goes to table _sdc_rejected)"
+
+
+@contextlib.contextmanager
+def _located(during: str) -> t.Iterator[None]:
+    """Out of memory in the block says what the run was doing."""
+    try:
+        yield
+    except (MemoryError, duckdb.OutOfMemoryException, OutOfMemoryError) as exc:
+        raise OutOfMemoryError.from_exception(exc, during=during) from exc

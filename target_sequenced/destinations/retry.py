@@ -91,6 +91,10 @@ class Transactions:
                 refused = self._find(exc, self._refused_memory)
                 if refused is not None:
                     raise OutOfMemoryError.from_exception(refused) from exc
+                if self._find(exc, self.caps.is_out_of_memory) is not None:
+                    # The database's limit, which cannot grow (the URL's, or its default).
+                    said = f"table '{table}': {what} was rolled back: {first_line(exc)}"
+                    raise OutOfMemoryError(said) from exc
                 reason = self.caps.transient(exc)
                 lost = self.caps.lost_connection(exc)
                 elapsed = time.monotonic() - start
