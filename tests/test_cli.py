@@ -6,9 +6,11 @@ import gzip
 import json
 import logging
 import os
+import re
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from pathlib import Path
 
@@ -457,3 +459,40 @@ def test_running_out_of_memory_is_one_line_and_status_4(tmp_path: Path) -> None:
     assert "memory_limit" in errors[0]
     assert "Traceback" not in done.stderr
     assert done.stdout == ""
+
+
+def test_a_long_run_logs_progress_per_stream_at_its_interval(tmp_path: Path) -> None:
+    """Input that arrives over more than the interval: a progress line, counts as the summary's."""
+    config = tmp_path / "config.json"
+    url = f"duckdb:///{tmp_path / 'p.duckdb'}"
+    config.write_text(json.dumps({"sqlalchemy_url": url, "progress_seconds": 1}))
+    props = {"id": {"type": "integer"}}
+    first = lines(
+        schema("t", props), *[record("t", {"id": i, "_sdc_sequence": i}) for i in range(3)]
+    )
+    then = lines(state({"n": 1}), record("t", {"id": 9, "_sdc_sequence": 9}))
+    proc = subprocess.Popen(
+        [EXE, "--config", str(config)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdin is not None
+    proc.stdin.write(first)
+    proc.stdin.flush()
+    time.sleep(2.5)  # more than the interval passes before the input ends
+    out, err = proc.communicate(then, timeout=120)
+    assert proc.returncode == 0, err
+    progress = [line for line in err.splitlines() if "Progress:" in line]
+    assert len(progress) == 1, err
+    assert re.search(r"Progress: stream 't': received=4 loaded=0 \(\d+ records/s\)$", progress[0])
+    assert out == '{"n": 1}\n'
+
+
+def test_progress_seconds_must_be_a_whole_number_of_seconds(tmp_path: Path) -> None:
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"progress_seconds": -1}))
+    done = run_cli(["--config", str(config)], stdin="", cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    assert "progress_seconds: must be a number of seconds, 0 or more, got -1" in done.stderr

@@ -33,6 +33,7 @@ from target_sequenced.core.errors import (
     OutOfMemoryError,
     RecordBeforeSchemaError,
 )
+from target_sequenced.core.progress import Progress
 from target_sequenced.core.sequences import SequenceClock
 from target_sequenced.core.states import PendingStates
 from target_sequenced.core.stats import StreamStats
@@ -93,6 +94,7 @@ class Loader:
         self.position = 0
         """The arrival of the input line being handled."""
         self._index = 0
+        self.progress = Progress(settings.progress_seconds, logger)
 
     def receiving(self, line: int) -> None:
         """The adapter handles input line ``line`` next."""
@@ -229,7 +231,9 @@ class Loader:
         if self._stop is not None and low >= self._stop.at:
             return True
         with self.workspace.readable(batch) as readable:
-            return self._add(state, readable, whole)
+            added = self._add(state, readable, whole)
+        self.progress.tick(self.stats)
+        return added
 
     def _add(self, state: Stream, batch: Batch, whole: Whole | None) -> bool:
         stream = state.name

@@ -43,6 +43,7 @@ class LoadSettings:
     validate: bool = True
     on_invalid_record: str = "fail"
     sequence_sources_comparable: bool = False
+    progress_seconds: float = 60.0
 
 
 @dataclass

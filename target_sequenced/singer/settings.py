@@ -18,6 +18,7 @@ from target_sequenced.destinations.sql import DEFAULT_RETRY_SECONDS
 DEFAULT_DATABASE_FILE = "target_sequenced.duckdb"
 DEFAULT_URL = f"duckdb:///{DEFAULT_DATABASE_FILE}"
 DEFAULT_BATCH_SIZE_ROWS = 100_000
+DEFAULT_PROGRESS_SECONDS = 60
 
 CONFIG_SCHEMA = th.PropertiesList(
     th.Property(
@@ -123,6 +124,17 @@ CONFIG_SCHEMA = th.PropertiesList(
         ),
     ),
     th.Property(
+        "progress_seconds",
+        th.IntegerType,
+        default=DEFAULT_PROGRESS_SECONDS,
+        title="Progress seconds",
+        description=(
+            "Every this many seconds, one INFO line per stream with new records: "
+            "`Progress: stream 's': received=N loaded=M (R records/s)`, where `loaded` "
+            "counts the records whose load has committed. 0 turns the lines off."
+        ),
+    ),
+    th.Property(
         "retry_seconds",
         th.IntegerType,
         default=DEFAULT_RETRY_SECONDS,
@@ -175,6 +187,11 @@ def check(config: t.Mapping[str, t.Any]) -> list[str]:
     retry = config.get("retry_seconds")
     if retry is not None and (isinstance(retry, bool) or not isinstance(retry, int) or retry < 0):
         found.append(f"retry_seconds: must be a number of seconds, 0 or more, got {retry!r}")
+    progress = config.get("progress_seconds")
+    if progress is not None and (
+        isinstance(progress, bool) or not isinstance(progress, int) or progress < 0
+    ):
+        found.append(f"progress_seconds: must be a number of seconds, 0 or more, got {progress!r}")
     return found
 
 
@@ -188,6 +205,7 @@ def load_settings(config: t.Mapping[str, t.Any]) -> LoadSettings:
         validate=bool(config.get("validate_records", True)),
         on_invalid_record=config.get("on_invalid_record") or "fail",
         sequence_sources_comparable=bool(config.get("sequence_sources_comparable", False)),
+        progress_seconds=float(config.get("progress_seconds", DEFAULT_PROGRESS_SECONDS)),
     )
 
 
