@@ -60,6 +60,12 @@ def main() -> None:
 
     try:
         try:
+            if sys.argv[1:2] == ["serve"]:
+                from target_sequenced.server.command import serve  # noqa: PLC0415
+
+                serve(sys.argv[2:])
+                status.append(0)
+                return
             check_config_files(sys.argv[1:])
             TargetSequenced.cli()
         except (MemoryError, duckdb.OutOfMemoryException) as exc:

@@ -368,15 +368,19 @@ class Loader:
             self._load(state)
         self._emit()
 
-    def close(self) -> None:
-        """Free the workspace and close the destination (again: nothing happens)."""
+    def close(self, *, keep_destination: bool = False) -> None:
+        """Free the workspace and close the destination (again: nothing happens).
+
+        ``keep_destination``: leave it open for the next core (the server's).
+        """
         try:
             for state in self.streams.values():
                 with contextlib.suppress(Exception):
                     state.buffer.drop()
             self.workspace.close()
         finally:
-            self.destination.close()
+            if not keep_destination:
+                self.destination.close()
 
     # -- loads -----------------------------------------------------------------
 

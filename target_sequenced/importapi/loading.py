@@ -22,7 +22,7 @@ from target_sequenced.core.datetimes import STITCH
 from target_sequenced.core.errors import InputError, PayloadError
 from target_sequenced.core.schemas import Draft
 from target_sequenced.importapi.split import encoded, split
-from target_sequenced.importapi.translate import Message, Translator, shape_of
+from target_sequenced.importapi.translate import Message, Shape, Translator, shape_of
 
 if t.TYPE_CHECKING:
     from target_sequenced.core.loader import Loader
@@ -31,9 +31,9 @@ STITCH_RULES = Rules(draft=Draft.DRAFT4, formats=frozenset({"date-time"}), date_
 """Stitch validates batches with Draft 4 and checks ``date-time`` (spec 2.1)."""
 
 
-def _upserts_only(payload: object) -> bool:
+def _upserts_only(payload: object, endpoint: Shape | None) -> bool:
     """A batch object whose messages are all upserts: one run of records, checked in bulk."""
-    if shape_of(payload) != "batch":
+    if (endpoint or shape_of(payload)) != "batch" or not isinstance(payload, dict):
         return False
     messages = t.cast("dict", payload).get("messages")
     return isinstance(messages, list) and all(
@@ -49,15 +49,23 @@ class PayloadLoader:
         self.core = core
         self.translator = Translator()
 
-    def load(self, payload: object, line: int, text: str | None = None) -> int:
+    def load(
+        self,
+        payload: object,
+        line: int,
+        text: str | None = None,
+        *,
+        endpoint: Shape | None = None,
+    ) -> int:
         """Translate and load one payload read from input line ``line``; return its record count.
 
         ``text``: the line as read, which a batch's records are cut from (:mod:`.split`).
+        ``endpoint``: the kind of payload the HTTP endpoint takes (None: told by its shape).
         """
-        bulk = _upserts_only(payload)
+        bulk = _upserts_only(payload, endpoint)
         known = self.translator.remembered()
         try:
-            messages = self.translator.translate(payload, conformity=not bulk)
+            messages = self.translator.translate(payload, conformity=not bulk, endpoint=endpoint)
             if bulk:
                 return self._bulk(t.cast("dict", payload), messages, text)
             return self._in_order(messages)

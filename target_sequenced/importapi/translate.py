@@ -130,7 +130,9 @@ class Translator:
         self._emitted: dict[str, tuple[dict, list[str]]] = {}
         self._push_types: dict[str, dict[str, set[str]]] = {}
 
-    def translate(self, value: object, *, conformity: bool = True) -> list[Message]:
+    def translate(
+        self, value: object, *, conformity: bool = True, endpoint: Shape | None = None
+    ) -> list[Message]:
         """Import API payload (batch object or push records) -> Singer messages, in order.
 
         A list, or an object with ``client_id`` and no ``messages``, is push
@@ -145,13 +147,20 @@ class Translator:
         Stitch's words when the core refuses a record, and :meth:`forget` what
         this payload taught if it is refused.
 
+        ``endpoint``: the payload came to that endpoint (HTTP), so it is read
+        as that kind whatever its shape; None: told by its shape (stdin).
+
         Raises:
             PayloadError: the payload breaks the API's rules; every violation is listed.
         """
-        if isinstance(value, list) or (
-            isinstance(value, dict) and "client_id" in value and "messages" not in value
+        if endpoint == "push" or (
+            endpoint is None
+            and (
+                isinstance(value, list)
+                or (isinstance(value, dict) and "client_id" in value and "messages" not in value)
+            )
         ):
-            return self._push(value)
+            return self._push(t.cast("list | dict", value))
         if not isinstance(value, dict):
             raise PayloadError([f"{FAILED}#: expected type: JSONObject, found: {type_name(value)}"])
         return self._batch(value, conformity=conformity)

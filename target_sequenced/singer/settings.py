@@ -19,6 +19,7 @@ DEFAULT_DATABASE_FILE = "target_sequenced.duckdb"
 DEFAULT_URL = f"duckdb:///{DEFAULT_DATABASE_FILE}"
 DEFAULT_BATCH_SIZE_ROWS = 100_000
 DEFAULT_PROGRESS_SECONDS = 60
+DEFAULT_API_MAX_BODY_BYTES = 20_000_000
 
 CONFIG_SCHEMA = th.PropertiesList(
     th.Property(
@@ -135,6 +136,39 @@ CONFIG_SCHEMA = th.PropertiesList(
         ),
     ),
     th.Property(
+        "api_tokens",
+        th.ObjectType(additional_properties=th.IntegerType),
+        title="Import API tokens",
+        secret=True,
+        description=(
+            "`target-sequenced serve` only: the bearer tokens it accepts, each with the "
+            'client id it belongs to, e.g. `{"a-long-random-token": 1234}`. A push '
+            "request's `client_id` must be its token's. Without tokens, every request but "
+            "`GET /v2/import/status` is refused (401)."
+        ),
+    ),
+    th.Property(
+        "api_max_body_bytes",
+        th.IntegerType,
+        default=DEFAULT_API_MAX_BODY_BYTES,
+        title="Import API body limit (bytes)",
+        description=(
+            "`target-sequenced serve` only: a request body longer than this is refused "
+            "with 413 as soon as its length is known or read, before it is parsed "
+            "(Stitch's limit is 20 MB)."
+        ),
+    ),
+    th.Property(
+        "api_workers",
+        th.IntegerType,
+        title="Import API workers",
+        description=(
+            "`target-sequenced serve` only: requests loaded at once, each on its own "
+            "connection. Default: 1 for DuckDB (one writer per file), 4 for PostgreSQL. "
+            "Requests for one table are loaded one after another."
+        ),
+    ),
+    th.Property(
         "retry_seconds",
         th.IntegerType,
         default=DEFAULT_RETRY_SECONDS,
@@ -192,6 +226,15 @@ def check(config: t.Mapping[str, t.Any]) -> list[str]:
         isinstance(progress, bool) or not isinstance(progress, int) or progress < 0
     ):
         found.append(f"progress_seconds: must be a number of seconds, 0 or more, got {progress!r}")
+    tokens = config.get("api_tokens")
+    if isinstance(tokens, dict) and any(not token for token in tokens):
+        found.append("api_tokens: a token must not be empty")
+    for name in ("api_max_body_bytes", "api_workers"):
+        value = config.get(name)
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int) or value < 1
+        ):
+            found.append(f"{name}: must be a positive integer, got {value!r}")
     return found
 
 

@@ -1,0 +1,1 @@
+"""A self-hosted Stitch Import API: HTTP in, the Import API translator, the loading core."""
