@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import time
 import typing as t
 
@@ -47,6 +48,7 @@ if t.TYPE_CHECKING:
     from target_sequenced.server.applier import Applier
 
 JSON = "application/json"
+_ONE_LINE = re.compile(r", input line 1(?= \(item|,)|^input line 1(?:: |, )")
 TRANSIT = "application/transit+json"
 
 
@@ -213,9 +215,11 @@ class ImportApi:
             self.logger.error("%s", exc.one_line())  # noqa: TRY400 - one line, no traceback
             raise _Refusal(503, bodies.unavailable(exc.one_line())) from exc
         except InputError as exc:
+            # The core locates a refusal by input line; a request is its one line.
+            text = _ONE_LINE.sub("", str(exc))
             if kind == "batch":
-                raise _Refusal(400, bodies.batch_refused([str(exc)])) from exc
-            raise _Refusal(422, bodies.push_refused([str(exc)])) from exc
+                raise _Refusal(400, bodies.batch_refused([text])) from exc
+            raise _Refusal(422, bodies.push_refused([text])) from exc
         return applied.records
 
     # -- answers ---------------------------------------------------------------
