@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -156,3 +157,43 @@ def batch(
         "messages": messages,
         **extra,
     }
+
+
+def overlapping_batches(
+    tables: t.Sequence[str], *, keys: int, versions: int, seed: int, per_batch: int = 24
+) -> tuple[list[dict], dict[tuple[str, int], int]]:
+    """Batches holding every key ``versions`` times with shuffled sequences; the greatest per key.
+
+    A row's ``v`` is ``<table><key>-<sequence>``, so a row shows which version it holds.
+    """
+    rng = random.Random(seed)
+    work = [
+        (table, key, seq)
+        for table in tables
+        for key in range(keys)
+        for seq in rng.sample(range(1, 1000), versions)
+    ]
+    rng.shuffle(work)
+    best: dict[tuple[str, int], int] = {}
+    for table, key, seq in work:
+        best[table, key] = max(best.get((table, key), 0), seq)
+    bodies = []
+    for start in range(0, len(work), per_batch):
+        chunk = work[start : start + per_batch]
+        for table in tables:
+            records = [
+                {"id": k, "v": f"{tb}{k}-{s}", "_seq": s} for tb, k, s in chunk if tb == table
+            ]
+            if records:
+                bodies.append(batch(table, records))
+    return bodies, best
+
+
+def assert_greatest(db: t.Any, tables: t.Sequence[str], best: dict[tuple[str, int], int]) -> None:
+    """Each table holds, per key, the version with the greatest sequence."""
+    for table in tables:
+        rows = db.rows(table, columns="id, v, _sdc_sequence")
+        assert {r["id"]: r["_sdc_sequence"] for r in rows} == {
+            k: s for (tb, k), s in best.items() if tb == table
+        }
+        assert all(r["v"] == f"{table}{r['id']}-{r['_sdc_sequence']}" for r in rows)

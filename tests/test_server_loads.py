@@ -7,12 +7,19 @@ client, stops the server with SIGTERM (exit 0) and reads the rows back.
 from __future__ import annotations
 
 import copy
-import random
 import threading
 import typing as t
 from decimal import Decimal
 
-from tests.serving import CLIENT, Server, batch, serving, write_config
+from tests.serving import (
+    CLIENT,
+    Server,
+    assert_greatest,
+    batch,
+    overlapping_batches,
+    serving,
+    write_config,
+)
 from tests.test_server import S
 
 if t.TYPE_CHECKING:
@@ -144,27 +151,8 @@ def test_concurrent_clients_with_overlapping_keys_end_at_the_greatest_sequence(
     db: Db, tmp_path: Path
 ) -> None:
     """16 clients, 3 tables, every key sent 6 times with shuffled sequences, in parallel."""
-    rng = random.Random(7)
-    tables, keys, versions = ("a", "b", "c"), 40, 6
-    work = [
-        (table, key, seq)
-        for table in tables
-        for key in range(keys)
-        for seq in rng.sample(range(1, 1000), versions)
-    ]
-    rng.shuffle(work)
-    best = {}
-    for table, key, seq in work:
-        best[table, key] = max(best.get((table, key), 0), seq)
-    bodies = []
-    for start in range(0, len(work), 24):
-        chunk = work[start : start + 24]
-        for table in tables:
-            records = [
-                {"id": k, "v": f"{tb}{k}-{s}", "_seq": s} for tb, k, s in chunk if tb == table
-            ]
-            if records:
-                bodies.append(batch(table, records))
+    tables = ("a", "b", "c")
+    bodies, best = overlapping_batches(tables, keys=40, versions=6, seed=7)
     statuses: list[int] = []
     with _started(db, tmp_path) as server:
 
@@ -178,9 +166,4 @@ def test_concurrent_clients_with_overlapping_keys_end_at_the_greatest_sequence(
             thread.join()
         assert server.stop() == 0
     assert statuses == [201] * len(bodies)
-    for table in tables:
-        rows = db.rows(table, columns="id, v, _sdc_sequence")
-        assert {r["id"]: r["_sdc_sequence"] for r in rows} == {
-            k: s for (tb, k), s in best.items() if tb == table
-        }
-        assert all(r["v"] == f"{table}{r['id']}-{r['_sdc_sequence']}" for r in rows)
+    assert_greatest(db, tables, best)
