@@ -185,6 +185,9 @@ PUSH_VECTORS: list[tuple[str, object, int, object]] = [
     ("59", [_push(data={"id": None})], 422, "keys cannot not be null in data"),
     ("60", [_push(sequence="abc")], 422, "should be an integer"),
     ("malformed", "[{", 400, "Malformed json in the body!"),
+    # Found by schemathesis: a client_id that is no integer crashed the client check.
+    ("client_id mistyped", [_push(client_id={})], 422, "client_id: should be an integer"),
+    ("client_id a list", [_push(client_id=[1])], 422, "client_id: should be an integer"),
 ]  # fmt: skip
 
 

@@ -32,7 +32,8 @@ _SCALARS = frozenset({"string", "integer", "number", "boolean"})
 PUSH_KEYS = ("client_id", "table_name", "sequence", "action", "key_names", "data", "table_version")
 
 
-def _is_int(value: object) -> t.TypeGuard[int]:
+def is_integer(value: object) -> t.TypeGuard[int]:
+    """A JSON integer (a bool is none)."""
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -65,7 +66,7 @@ def _message_shape(where: str, message: dict, shape: str) -> list[str]:
     action = message.get("action", shape)
     if action != shape:
         found.append(f"{where}/action: {render(action)} is not a valid enum value")
-    if "sequence" in message and not _is_int(message["sequence"]):
+    if "sequence" in message and not is_integer(message["sequence"]):
         found.append(
             f"{where}/sequence: expected type: Integer, found: {type_name(message['sequence'])}"
         )
@@ -122,7 +123,7 @@ def _message_errors(index: int, message: object) -> list[str]:
             parts += found
         texts = [FAILED + " ".join(parts)]
     sequence = message.get("sequence")
-    if _is_int(sequence) and (text := _range("sequence", sequence)):
+    if is_integer(sequence) and (text := _range("sequence", sequence)):
         texts.append(FAILED + text)
     return texts
 
@@ -159,7 +160,7 @@ def _top_level_errors(payload: dict) -> list[str]:
             found += _strings(f"#/{key}", payload[key])
     if "table_version" in payload:
         version = payload["table_version"]
-        if not _is_int(version):
+        if not is_integer(version):
             found.append(f"#/table_version: expected type: Integer, found: {type_name(version)}")
         elif text := _range("table_version", version):
             found.append(text)
@@ -293,7 +294,7 @@ def _push_errors(index: int | None, element: object, client: list[int]) -> list[
         found += _push_key_errors(data, keys)
     texts = [where + text for text in found]
     client_id = element.get("client_id")
-    if _is_int(client_id):
+    if is_integer(client_id):
         if not client:
             client.append(client_id)
         if client_id != client[0]:
@@ -308,16 +309,18 @@ def _push_field_errors(element: dict) -> list[str]:
     """Type violations of a push element's scalar fields (blank ones are reported apart)."""
     found = []
     client_id, sequence = element.get("client_id"), element.get("sequence")
-    if client_id is not None and not _is_int(client_id):
+    if client_id is not None and not is_integer(client_id):
         found.append("client_id: should be an integer")
     if element.get("table_name") and not isinstance(element["table_name"], str):
         found.append("table_name: should be a string")
-    if sequence is not None and not _is_int(sequence):
+    if sequence is not None and not is_integer(sequence):
         found.append("sequence: should be an integer")
-    elif _is_int(sequence) and (text := _range("sequence", sequence)):
+    elif is_integer(sequence) and (text := _range("sequence", sequence)):
         found.append(text.removeprefix("#: "))
     version = element.get("table_version")
-    if version is not None and not (_is_int(version) and _range("table_version", version) is None):
+    if version is not None and not (
+        is_integer(version) and _range("table_version", version) is None
+    ):
         found.append("table_version: should be an integer")
     if element.get("action") not in (None, "", "upsert"):
         found.append("action: should be upsert")

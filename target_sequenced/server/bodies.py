@@ -82,14 +82,6 @@ def push_refused(reasons: t.Sequence[object]) -> Body:
     return {"status": "ERROR", "error": SEE_ERRORS, "errors": [{"reason": r} for r in reasons]}
 
 
-def multiple_clients(allowed: int) -> Body:
-    """422: elements name more than one client."""
-    reason = (
-        f"The batch contains data points for multiple clients. Only client_id {allowed} is allowed"
-    )
-    return push_refused([reason])
-
-
 def unavailable(reason: str) -> Body:
     """503: nothing of the request was written; try again later."""
     return {"status": "ERROR", "message": f"Service unavailable: {reason}"}
