@@ -25,7 +25,6 @@ import os
 import queue
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import threading
@@ -77,7 +76,7 @@ def bodies(api: Path, per_body: int) -> list[tuple[bytes, int]]:
 def server(config: Path, log: Path) -> t.Iterator[int]:
     port = free_port()
     with log.open("w") as out:
-        proc = subprocess.Popen(  # noqa: S603
+        proc = subprocess.Popen(
             [str(EXE), "serve", "--config", str(config), "--port", str(port)],
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -88,7 +87,7 @@ def server(config: Path, log: Path) -> t.Iterator[int]:
                 with contextlib.suppress(OSError):
                     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
                     conn.request("GET", "/v2/import/status")
-                    if conn.getresponse().status == 200:  # noqa: PLR2004
+                    if conn.getresponse().status == 200:
                         break
                 if proc.poll() is not None or time.monotonic() > deadline:
                     raise SystemExit(f"the server did not start; see {log}")
@@ -123,7 +122,7 @@ def post_all(port: int, work: list[tuple[bytes, int]], clients: int) -> tuple[fl
             took = time.perf_counter() - start
             with lock:
                 latencies.append(took)
-                if reply.status != 201:  # noqa: PLR2004
+                if reply.status != 201:
                     failures.append(f"{reply.status} {text[:200]!r}")
 
     threads = [threading.Thread(target=client) for _ in range(clients)]
@@ -174,7 +173,7 @@ def stdin_run(dest: Path | Postgres, api: Path, work: Path) -> float:
     config = config_for(dest, work / "stdin.json", None)
     start = time.perf_counter()
     with api.open("rb") as stdin, (work / "stdin.log").open("w") as log:
-        subprocess.run(  # noqa: S603
+        subprocess.run(
             [str(EXE), "--config", str(config)], stdin=stdin, stdout=subprocess.DEVNULL,
             stderr=log, check=True,
         )  # fmt: skip
@@ -240,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.pg:
         with postgres_server() as pg:
             lines += bench(pg, "PostgreSQL", args, files)
-    print("\n".join(header + lines))  # noqa: T201
+    print("\n".join(header + lines))
     return 0
 
 

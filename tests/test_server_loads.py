@@ -167,3 +167,40 @@ def test_concurrent_clients_with_overlapping_keys_end_at_the_greatest_sequence(
         assert server.stop() == 0
     assert statuses == [201] * len(bodies)
     assert_greatest(db, tables, best)
+
+
+def test_refused_requests_among_concurrent_ones_leave_the_others_whole(
+    db: Db, tmp_path: Path
+) -> None:
+    """Concurrent requests for one table load as groups: a refused one takes nothing else down.
+
+    Every sixth batch breaks the API's rules (a string id), every sixth from the third on a
+    loading rule (an id beyond 64 bits); 12 clients send 96 batches of distinct keys at once.
+    """
+
+    def body(i: int) -> dict:
+        sent = batch("t", [{"id": 10 * i + j, "_seq": 1} for j in range(10)])
+        if i % 6 == 0:
+            sent["messages"][4]["data"]["id"] = "bad"
+        elif i % 6 == 3:
+            sent["messages"][7]["data"]["id"] = 2**64
+        return sent
+
+    statuses: dict[int, int] = {}
+    with _started(db, tmp_path) as server:
+
+        def client(mine: list[int]) -> None:
+            for i in mine:
+                statuses[i] = server.post("/v2/import/batch", body(i)).status
+
+        threads = [
+            threading.Thread(target=client, args=(list(range(c, 96, 12)),)) for c in range(12)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert server.stop() == 0
+    assert statuses == {i: 400 if i % 3 == 0 else 201 for i in range(96)}
+    stored = {r["id"] for r in db.rows("t")}
+    assert stored == {10 * i + j for i in range(96) if i % 3 for j in range(10)}

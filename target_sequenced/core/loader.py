@@ -344,6 +344,11 @@ class Loader:
         if self._stop is None or at < self._stop.at:
             self._stop = _Stop(at, error)
 
+    @property
+    def stopped_line(self) -> int | None:
+        """The input line the run stops at (None: no stop)."""
+        return None if self._stop is None else line_of(self._stop.at)
+
     def settle(self) -> None:
         """Act on a pending stop: commit what arrived before it, emit its STATE, raise."""
         stop = self._stop

@@ -48,7 +48,7 @@ if t.TYPE_CHECKING:
     from target_sequenced.server.applier import Applier
 
 JSON = "application/json"
-_ONE_LINE = re.compile(r", input line 1(?= \(item|,)|^input line 1(?:: |, )")
+_LOCATED = re.compile(r"input line \d+(?: \(item (\d+)\))?(?:, record \d+|: )")
 TRANSIT = "application/transit+json"
 
 
@@ -203,9 +203,7 @@ class ImportApi:
     ) -> int:
         """Load the payload in a worker thread; the core's refusals as the endpoint words them."""
         try:
-            applied = await anyio.to_thread.run_sync(
-                self.applier.apply, payload, text, tables, kind
-            )
+            return await anyio.to_thread.run_sync(self.applier.apply, payload, text, tables, kind)
         except PayloadError as exc:
             texts = _stitch_texts(exc)
             if kind == "batch":
@@ -215,12 +213,10 @@ class ImportApi:
             self.logger.error("%s", exc.one_line())  # noqa: TRY400 - one line, no traceback
             raise _Refusal(503, bodies.unavailable(exc.one_line())) from exc
         except InputError as exc:
-            # The core locates a refusal by input line; a request is its one line.
-            text = _ONE_LINE.sub("", str(exc))
+            text = _in_request(str(exc))
             if kind == "batch":
                 raise _Refusal(400, bodies.batch_refused([text])) from exc
             raise _Refusal(422, bodies.push_refused([text])) from exc
-        return applied.records
 
     # -- answers ---------------------------------------------------------------
 
@@ -285,6 +281,19 @@ def _reason(exc: BaseException) -> str:
     if isinstance(exc, RecursionError):
         return "nested too deeply"
     return str(exc).split("\n", 1)[0]
+
+
+def _in_request(text: str) -> str:
+    """The core's location (input line, item, the stream's record count) as the request's record.
+
+    A request is one input line of a core that lives across requests: the
+    item within the line is the record's index in the request.
+    """
+
+    def located(match: re.Match[str]) -> str:
+        return "" if match.group(0).endswith(": ") else f"record {match.group(1) or 0}"
+
+    return _LOCATED.sub(located, text)
 
 
 def _stitch_texts(exc: PayloadError) -> list[str]:
