@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmark target-sequenced serve (the Import API over HTTP): see bench/serve.py --help.
-#   bench/serve.sh [--clients 1,4,16] [--pg] [--batch-messages 2000]
+#   bench/serve.sh [--clients 1,4,16] [--pg] [--batch-messages 20000]
 # Makes the project's .venv first (scripts/_env.sh); see bench/README.md and bench/run.py --help.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)

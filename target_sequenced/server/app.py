@@ -104,7 +104,8 @@ class ImportApi:
             raise _Refusal(415, bodies.BATCH_CONTENT_TYPE)
         text = await self._text(request, "batch")
         try:
-            value, survives = parse_noting(text)
+            # In a thread, so that the event loop reads other bodies meanwhile.
+            value, survives = await anyio.to_thread.run_sync(parse_noting, text)
         except (ValueError, RecursionError) as exc:
             raise _Refusal(400, bodies.malformed("batch", _reason(exc))) from exc
         if not isinstance(value, dict):
