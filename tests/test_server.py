@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
+import signal
 import typing as t
 
 import duckdb
@@ -251,3 +252,13 @@ def test_a_body_over_the_limit_is_refused_while_it_is_read(tmp_path: Path) -> No
     assert server.stop() == 0
     with duckdb.connect(str(tmp_path / "l.duckdb")) as con:
         assert con.execute("SELECT id, name FROM customers").fetchall() == [(1, "Finn")]
+
+
+def test_ctrl_c_stops_the_server_with_status_0(tmp_path: Path) -> None:
+    config = write_config(
+        tmp_path / "c.json", {"sqlalchemy_url": f"duckdb:///{tmp_path / 'i.duckdb'}"}
+    )
+    with serving(config, tmp_path / "server.log") as server:
+        assert server.post("/v2/import/batch", S).status == 201
+        assert server.stop(signal.SIGINT) == 0
+    assert "Stopped: every request answered" in (tmp_path / "server.log").read_text()
