@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import json
 import signal
+import socket
 import typing as t
 
 import duckdb
@@ -262,3 +263,22 @@ def test_ctrl_c_stops_the_server_with_status_0(tmp_path: Path) -> None:
         assert server.post("/v2/import/batch", S).status == 201
         assert server.stop(signal.SIGINT) == 0
     assert "Stopped: every request answered" in (tmp_path / "server.log").read_text()
+
+
+def test_a_destination_that_cannot_be_reached_is_503_and_the_server_goes_on(
+    tmp_path: Path,
+) -> None:
+    """Nothing listens at the URL: 503 (clients retry), JSON, and the status still answers."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # closed again: nothing listens there
+    url = f"postgresql+psycopg://nobody@127.0.0.1:{port}/none"
+    config = write_config(tmp_path / "c.json", {"sqlalchemy_url": url, "retry_seconds": 1})
+    with serving(config, tmp_path / "server.log") as server:
+        reply = server.post("/v2/import/batch", S)
+        assert reply.status == 503
+        assert reply.json["status"] == "ERROR"
+        assert reply.json["message"].startswith("Service unavailable: cannot reach the destination")
+        assert "check sqlalchemy_url" in reply.json["message"]
+        assert server.request("GET", "/v2/import/status", token=None).status == 200
+        assert server.stop() == 0

@@ -204,3 +204,17 @@ def test_refused_requests_among_concurrent_ones_leave_the_others_whole(
     assert statuses == {i: 400 if i % 3 == 0 else 201 for i in range(96)}
     stored = {r["id"] for r in db.rows("t")}
     assert stored == {10 * i + j for i in range(96) if i % 3 for j in range(10)}
+
+
+def test_a_batch_without_keys_appends_every_version(db: Db, tmp_path: Path) -> None:
+    """Vectors 34 and 35: no key_names (absent, or []) is append-only: each request its rows."""
+    with _started(db, tmp_path) as server:
+        keyless = copy.deepcopy(S)
+        keyless.pop("key_names")
+        assert server.post("/v2/import/batch", keyless).status == 201
+        assert server.post("/v2/import/batch", keyless).status == 201
+        empty = dict(copy.deepcopy(S), key_names=[])
+        assert server.post("/v2/import/batch", empty).status == 201
+        assert server.stop() == 0
+    rows = db.rows("customers", order_by="_sdc_sequence", columns="id, name, _sdc_sequence")
+    assert [(r["id"], r["name"], r["_sdc_sequence"]) for r in rows] == [(1, "Finn", 100)] * 3
