@@ -14,7 +14,10 @@ exceptions: nothing in the SDK catches them on our behalf.
 
 from __future__ import annotations
 
+import contextlib
 import typing as t
+
+import duckdb
 
 MAX_VALUE_CHARS = 120
 
@@ -135,3 +138,12 @@ class OutOfMemoryError(TargetSequencedError):
             return cls(exc.said, during=exc.during or during)
         said = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         return cls(said, during=during)
+
+
+@contextlib.contextmanager
+def out_of_memory_while(during: str) -> t.Iterator[None]:
+    """Out of memory in the block (Python's, DuckDB's) says what the run was doing."""
+    try:
+        yield
+    except (MemoryError, duckdb.OutOfMemoryException, OutOfMemoryError) as exc:
+        raise OutOfMemoryError.from_exception(exc, during=during) from exc

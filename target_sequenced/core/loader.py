@@ -21,8 +21,6 @@ import datetime as dt
 import typing as t
 from dataclasses import dataclass
 
-import duckdb
-
 from target_sequenced.core.batches import ARRIVAL_STEP, arrival, line_of
 from target_sequenced.core.buffer import MalformedError
 from target_sequenced.core.checks import Rules
@@ -30,20 +28,15 @@ from target_sequenced.core.errors import (
     InputError,
     InvalidRecordError,
     MissingKeyError,
-    OutOfMemoryError,
     RecordBeforeSchemaError,
+    out_of_memory_while,
 )
 from target_sequenced.core.progress import Progress
 from target_sequenced.core.sequences import SequenceClock
 from target_sequenced.core.states import PendingStates
 from target_sequenced.core.stats import StreamStats
-from target_sequenced.core.streams import (
-    LoadSettings,
-    Stream,
-    open_buffer,
-    plan_stream,
-)
-from target_sequenced.core.verdicts import explain
+from target_sequenced.core.streams import LoadSettings, Stream, make_stream
+from target_sequenced.core.verdicts import explain, remedy_of
 from target_sequenced.core.workspace import Workspace
 
 if t.TYPE_CHECKING:
@@ -138,7 +131,7 @@ class Loader:
         self.settle()
         if existing is not None:
             self._load(existing)
-        plan, stored_source = plan_stream(
+        self.streams[stream] = make_stream(
             stream,
             schema,
             key,
@@ -146,22 +139,11 @@ class Loader:
             rules=rules,
             settings=self.settings,
             destination=self.destination,
+            workspace=self.workspace,
+            stats=self.stats.setdefault(stream, StreamStats()),
             existing=existing,
-        )
-        stats = self.stats.setdefault(stream, StreamStats())
-        buffer = open_buffer(
-            plan,
-            rules,
-            self.workspace,
-            stats,
-            settings=self.settings,
-            stores_nul=self.destination.stores_nul,
             logger=self.logger,
         )
-        source = existing.source if existing is not None else stored_source
-        self.streams[stream] = Stream(stream, plan, buffer, stats, rules, source)
-        if existing is not None:
-            self.streams[stream].key_fixed = existing.key_fixed
 
     def stream(self, stream: str) -> Stream | None:
         """What the core holds of a stream (to :meth:`restore` after a refused payload)."""
@@ -240,7 +222,9 @@ class Loader:
         source = None if self.settings.sequence_sources_comparable else state.source
         ignored_before = state.stats.ignored_old_version
         try:
-            with _located(f"reading stream '{stream}' at input line {line_of(batch.bounds[0])}"):
+            with out_of_memory_while(
+                f"reading stream '{stream}' at input line {line_of(batch.bounds[0])}"
+            ):
                 added = state.buffer.add(
                     batch,
                     stream=stream,
@@ -310,7 +294,7 @@ class Loader:
         first = found[0]
         kind = MissingKeyError if first.missing_key else InvalidRecordError
         self.stop_at(
-            arrival(line_of(first.arrival)), kind(first.message, remedy=_remedy(first.message))
+            arrival(line_of(first.arrival)), kind(first.message, remedy=remedy_of(first.message))
         )
 
     def activate_version(self, stream: str, version: int, *, at: int) -> None:
@@ -401,7 +385,7 @@ class Loader:
         if load is None:
             return
         since = f" (its records from input line {line_of(oldest)})" if oldest is not None else ""
-        with _located(f"loading stream '{state.name}'{since}"):
+        with out_of_memory_while(f"loading stream '{state.name}'{since}"):
             done = self.destination.load(load)
         state.loaded(load, done)
         if replace_all:
@@ -414,23 +398,3 @@ class Loader:
         value = self.states.safe(min(waiting) if waiting else None)
         if value is not None:
             self.emit_state(value)
-
-
-def _remedy(message: str) -> str:
-    """What a user can do about an invalid record besides fixing it at its source."""
-    fixes = ["fix the record at its source", f"{REJECT} to load the rest"]
-    if "does not conform to schema" in message:
-        fixes.append("validate_records: false to load records without their schema's checks")
-    return ", or ".join(fixes)
-
-
-REJECT = "on_invalid_record: reject (the record goes to table _sdc_rejected)"
-
-
-@contextlib.contextmanager
-def _located(during: str) -> t.Iterator[None]:
-    """Out of memory in the block says what the run was doing."""
-    try:
-        yield
-    except (MemoryError, duckdb.OutOfMemoryException, OutOfMemoryError) as exc:
-        raise OutOfMemoryError.from_exception(exc, during=during) from exc

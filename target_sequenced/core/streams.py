@@ -178,3 +178,44 @@ def open_buffer(
         )
     reference = Reference(plan.doc, rules) if settings.validate else None
     return StreamBuffer(workspace, query, reference, plan.key, keyed=plan.unique_key, stats=stats)
+
+
+def make_stream(
+    stream: str,
+    schema: t.Mapping[str, t.Any],
+    key: tuple[str, ...],
+    *,
+    at: int,
+    rules: Rules,
+    settings: LoadSettings,
+    destination: Destination,
+    workspace: Workspace,
+    stats: StreamStats,
+    existing: Stream | None,
+    logger: logging.Logger,
+) -> Stream:
+    """A stream for a new SCHEMA: its plan, its buffer, and what the old one had fixed."""
+    plan, stored_source = plan_stream(
+        stream,
+        schema,
+        key,
+        at=at,
+        rules=rules,
+        settings=settings,
+        destination=destination,
+        existing=existing,
+    )
+    buffer = open_buffer(
+        plan,
+        rules,
+        workspace,
+        stats,
+        settings=settings,
+        stores_nul=destination.stores_nul,
+        logger=logger,
+    )
+    source = existing.source if existing is not None else stored_source
+    made = Stream(stream, plan, buffer, stats, rules, source)
+    if existing is not None:
+        made.key_fixed = existing.key_fixed
+    return made

@@ -150,3 +150,14 @@ def _exact_reasons(buffer: StreamBuffer, record: dict) -> list[str]:
             if error:
                 reasons.append(f"#/{col.prop}: {error}, found {shown(record.get(col.prop))}")
     return reasons
+
+
+REJECT = "on_invalid_record: reject (the record goes to table _sdc_rejected)"
+
+
+def remedy_of(message: str) -> str:
+    """What a user can do about an invalid record besides fixing it at its source."""
+    fixes = ["fix the record at its source", f"{REJECT} to load the rest"]
+    if "does not conform to schema" in message:
+        fixes.append("validate_records: false to load records without their schema's checks")
+    return ", or ".join(fixes)
