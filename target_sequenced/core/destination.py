@@ -59,6 +59,7 @@ class LoadResult:
     updated: int = 0
     stale: int = 0
     deleted: int = 0
+    replayed: int = 0
 
 
 class Destination(t.Protocol):

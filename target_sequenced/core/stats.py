@@ -9,9 +9,20 @@ from dataclasses import dataclass
 class StreamStats:
     """What happened to the versions of one stream during a run.
 
-    Each version is counted once, as if it had been loaded on its own: a
-    version replaced inside a buffer by a newer one counts as ``updated``, one
-    older than a version already held or stored counts as ``stale``.
+    Each version is counted once, as if it had been loaded on its own:
+
+    - ``received``: the stream's records read;
+    - ``inserted``: versions of keys the table did not hold;
+    - ``updated``: versions that replaced an older one (stored, or earlier
+      in the buffer);
+    - ``replayed``: versions whose sequence equals the stored row's, the same
+      version sent again (a rerun): written again, per the tie rule, and not
+      an update;
+    - ``stale``: versions older than one already held or stored, dropped;
+    - ``deleted``: rows marked deleted (``_sdc_deleted_at``), or removed with
+      ``hard_delete``, by a delete version or by ACTIVATE_VERSION;
+    - ``ignored_old_version``: records of a table version below the active one;
+    - ``rejected``: records written to ``_sdc_rejected``.
     """
 
     received: int = 0
@@ -21,11 +32,13 @@ class StreamStats:
     deleted: int = 0
     ignored_old_version: int = 0
     rejected: int = 0
+    replayed: int = 0
 
     def summary(self, stream: str) -> str:
         """One log line for the run summary."""
         return (
             f"stream '{stream}': received={self.received} inserted={self.inserted} "
             f"updated={self.updated} stale={self.stale} deleted={self.deleted} "
-            f"ignored_old_version={self.ignored_old_version} rejected={self.rejected}"
+            f"ignored_old_version={self.ignored_old_version} rejected={self.rejected} "
+            f"replayed={self.replayed}"
         )

@@ -94,6 +94,7 @@ class Stream:
         self.stats.updated += result.updated
         self.stats.stale += result.stale
         self.stats.deleted += result.deleted
+        self.stats.replayed += result.replayed
 
 
 def table_name(stream: str, destination: Destination) -> str:

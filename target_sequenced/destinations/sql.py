@@ -226,6 +226,7 @@ class SqlDestination:
             dropped = tombstones.drop_buried(conn, tomb, stage, plan) if buried else 0
             staged = rows.num_rows - dropped
             older = self._older_candidates(conn, load, target, tomb if buried else None, types)
+            replayed = _replayed(conn, stage, target, plan.key)
             written, inserted, deletes = self.caps.upsert(conn, target, stage, source, plan.key)
             if buried:
                 tombstones.bury_staged(conn, tomb, stage, plan)
@@ -233,9 +234,10 @@ class SqlDestination:
         candidates = load.candidates.num_rows if load.candidates is not None else 0
         return LoadResult(
             inserted=inserted,
-            updated=written - inserted + candidates - older,
+            updated=written - inserted - replayed + candidates - older,
             stale=staged - written + dropped + older,
             deleted=deletes,
+            replayed=replayed,
         )
 
     def _older_candidates(
@@ -354,3 +356,17 @@ class SqlDestination:
             return int(result.rowcount or 0)
 
         return self.transactions.run(work, table=plan.table, what=f"activating version {version}")
+
+
+def _replayed(conn: Connection, stage: sa.Table, target: sa.Table, key: t.Sequence[str]) -> int:
+    """Staged versions with the stored row's own sequence: the same version again (counted apart).
+
+    Counted before the upsert, against the rows as they were.
+    """
+    on = sa.and_(*[target.c[k] == stage.c[k] for k in key])
+    query = (
+        sa.select(sa.func.count())
+        .select_from(stage.join(target, on))
+        .where(stage.c[SEQUENCE] == target.c[SEQUENCE])
+    )
+    return int(conn.execute(query).scalar_one())
