@@ -397,6 +397,7 @@ def test_a_first_load_into_an_empty_table_counts_like_any_other(
         "ignored_old_version": 0,
         "rejected": 0,
         "replayed": 0,
+        "restored": 0,
     }
     expected = {1: (5, "newest"), 2: (1, "only")}
     assert final(db) == (expected if hard_delete else {**expected, 3: (2, None)})
@@ -413,6 +414,7 @@ def test_a_first_load_into_an_empty_table_counts_like_any_other(
         "ignored_old_version": 0,
         "rejected": 0,
         "replayed": 2 if hard_delete else 3,
+        "restored": 0,
     }
     assert final(db) == (expected if hard_delete else {**expected, 3: (2, None)})
 
@@ -440,6 +442,7 @@ def test_summary_counts_every_version_once(db: Db, batch_size_rows: int) -> None
         "ignored_old_version": 1,
         "rejected": 0,
         "replayed": 0,
+        "restored": 0,
     }
 
 
@@ -453,3 +456,24 @@ def test_an_identical_replay_counts_as_replayed_not_updated(db: Db) -> None:
     newer = lines(schema(S, PROPS), *versions((1, 6, "a2"), (2, 7, "b")))
     _, third = run_target_with_stats(db.config(), newer)
     assert (third[S]["updated"], third[S]["replayed"], third[S]["stale"]) == (1, 1, 0)
+
+
+def test_rows_an_activate_version_retired_and_its_records_brought_back_count_as_restored(
+    db: Db,
+) -> None:
+    """Issue 13: a full sync (ACTIVATE_VERSION, its records, ACTIVATE_VERSION again) of 2 of 3
+    stored keys: 3 rows retired at its start, 2 restored by its records, 1 left deleted."""
+    run_target(
+        db.config(), lines(schema(S, PROPS), *versions((1, 1, "a"), (2, 1, "b"), (3, 1, "c")))
+    )
+    sync = [
+        schema(S, PROPS),
+        {"type": "ACTIVATE_VERSION", "stream": S, "version": 5},
+        record(S, {"id": 1, "name": "a2", "_sdc_sequence": 2}, version=5),
+        record(S, {"id": 2, "name": "b2", "_sdc_sequence": 2}, version=5),
+        {"type": "ACTIVATE_VERSION", "stream": S, "version": 5},
+    ]
+    _, stats = run_target_with_stats(db.config(), lines(*sync))
+    assert (stats[S]["deleted"], stats[S]["restored"], stats[S]["updated"]) == (3, 2, 2)
+    deleted = {r["id"]: r["_sdc_deleted_at"] is not None for r in db.rows(S)}
+    assert deleted == {1: False, 2: False, 3: True}

@@ -60,6 +60,7 @@ class LoadResult:
     stale: int = 0
     deleted: int = 0
     replayed: int = 0
+    restored: int = 0
 
 
 class Destination(t.Protocol):

@@ -21,6 +21,11 @@ class StreamStats:
     - ``stale``: versions older than one already held or stored, dropped;
     - ``deleted``: rows marked deleted (``_sdc_deleted_at``), or removed with
       ``hard_delete``, by a delete version or by ACTIVATE_VERSION;
+    - ``restored``: of those updated or replayed, the ones that brought back a
+      row marked deleted (a full sync's ACTIVATE_VERSION retires the rows at
+      its start, and its records restore the ones still there): ``deleted``
+      minus ``restored`` is what the run left deleted, when it started with
+      none;
     - ``ignored_old_version``: records of a table version below the active one;
     - ``rejected``: records written to ``_sdc_rejected``.
     """
@@ -33,6 +38,7 @@ class StreamStats:
     ignored_old_version: int = 0
     rejected: int = 0
     replayed: int = 0
+    restored: int = 0
 
     def summary(self, stream: str) -> str:
         """One log line for the run summary."""
@@ -40,5 +46,5 @@ class StreamStats:
             f"stream '{stream}': received={self.received} inserted={self.inserted} "
             f"updated={self.updated} stale={self.stale} deleted={self.deleted} "
             f"ignored_old_version={self.ignored_old_version} rejected={self.rejected} "
-            f"replayed={self.replayed}"
+            f"replayed={self.replayed} restored={self.restored}"
         )

@@ -95,6 +95,7 @@ class Stream:
         self.stats.stale += result.stale
         self.stats.deleted += result.deleted
         self.stats.replayed += result.replayed
+        self.stats.restored += result.restored
 
 
 def table_name(stream: str, destination: Destination) -> str:

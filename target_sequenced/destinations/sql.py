@@ -226,7 +226,7 @@ class SqlDestination:
             dropped = tombstones.drop_buried(conn, tomb, stage, plan) if buried else 0
             staged = rows.num_rows - dropped
             older = self._older_candidates(conn, load, target, tomb if buried else None, types)
-            replayed = _replayed(conn, stage, target, plan.key)
+            replayed, restored = _against_stored(conn, stage, target, plan.key)
             written, inserted, deletes = self.caps.upsert(conn, target, stage, source, plan.key)
             if buried:
                 tombstones.bury_staged(conn, tomb, stage, plan)
@@ -238,6 +238,7 @@ class SqlDestination:
             stale=staged - written + dropped + older,
             deleted=deletes,
             replayed=replayed,
+            restored=restored,
         )
 
     def _older_candidates(
@@ -358,15 +359,22 @@ class SqlDestination:
         return self.transactions.run(work, table=plan.table, what=f"activating version {version}")
 
 
-def _replayed(conn: Connection, stage: sa.Table, target: sa.Table, key: t.Sequence[str]) -> int:
-    """Staged versions with the stored row's own sequence: the same version again (counted apart).
+def _against_stored(
+    conn: Connection, stage: sa.Table, target: sa.Table, key: t.Sequence[str]
+) -> tuple[int, int]:
+    """Staged versions that replay the stored row, and those that restore a deleted one.
 
-    Counted before the upsert, against the rows as they were.
+    Replayed: the stored row's own sequence, the same version again (counted
+    apart from updates). Restored: a version that is no delete wins over a row
+    marked deleted (after an ACTIVATE_VERSION retired it, say). Counted before
+    the upsert, against the rows as they were.
     """
     on = sa.and_(*[target.c[k] == stage.c[k] for k in key])
-    query = (
-        sa.select(sa.func.count())
-        .select_from(stage.join(target, on))
-        .where(stage.c[SEQUENCE] == target.c[SEQUENCE])
-    )
-    return int(conn.execute(query).scalar_one())
+    wins = replaces(stage.c[SEQUENCE], target.c[SEQUENCE])
+    back = sa.and_(target.c[DELETED_AT].is_not(None), stage.c[DELETED_AT].is_(None), wins)
+    query = sa.select(
+        sa.func.count().filter(stage.c[SEQUENCE] == target.c[SEQUENCE]),
+        sa.func.count().filter(back),
+    ).select_from(stage.join(target, on))
+    replayed, restored = conn.execute(query).one()
+    return int(replayed), int(restored)
