@@ -92,6 +92,21 @@ def test_meltano_yml_declares_every_setting_of_about():
             assert [o["value"] for o in setting["options"]] == prop["enum"], name
 
 
+def test_the_readme_snippet_for_an_existing_project_is_the_tested_entry() -> None:
+    """The README's loader entry for another project is meltano.yml's (what the e2e test runs)."""
+    readme = (ROOT / "README.md").read_text()
+    start = readme.index("```yaml\nplugins:\n  loaders:")
+    snippet = yaml.safe_load(readme[start + len("```yaml\n") : readme.index("```", start + 7)])
+    (entry,) = snippet["plugins"]["loaders"]
+    (loader,) = _meltano_yml()["plugins"]["loaders"]
+    for field in ("name", "namespace", "executable"):
+        assert entry[field] == loader[field], field
+    assert set(entry["config"]) <= set(loader.get("config", {})) | {
+        s["name"] for s in loader["settings"]
+    }
+    assert "meltano install --plugin-type loader target-sequenced" in readme
+
+
 def _meltano_executable() -> str:
     beside = Path(sys.executable).parent / "meltano"
     found = str(beside) if beside.exists() else shutil.which("meltano")

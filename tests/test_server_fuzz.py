@@ -46,3 +46,5 @@ def test_fuzzing_the_openapi_document_finds_no_server_error(
     log = (tmp_path / "server.log").read_text()
     assert "Traceback" not in log
     assert " 500 table=" not in log
+    assert TOKEN not in log  # one line per request, never a token
+    assert " table=" in log
