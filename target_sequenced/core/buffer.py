@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import duckdb
 import pyarrow as pa
 
-from target_sequenced.core.batches import Lines
+from target_sequenced.core.batches import Lines, line_of
 from target_sequenced.core.exact import column_value, parse
 from target_sequenced.core.kinds import Kind
 from target_sequenced.core.numbers import integer_digits_sql, scale_sql
@@ -161,7 +161,11 @@ class StreamBuffer:
             run(f"DELETE FROM {self._table} WHERE {where}")
             return Added(0, mismatched=True)
         if lossy:
-            self._exact(rows, low, high)
+            try:
+                self._exact(rows, low, high)
+            except MalformedError:
+                run(f"DELETE FROM {self._table} WHERE {where}")  # nothing of the batch stays
+                raise
         # After the exact parse: a lossy row's verdicts are final only now.
         other_source = f" OR _source IS DISTINCT FROM {self._code(source)}" if source else ""
         bad = f"(NOT {_OK}{other_source})"
@@ -196,7 +200,10 @@ class StreamBuffer:
         numeric_ok: list[bool] = []
         values: list[list[object]] = [[] for _ in numeric]
         for arrival, text in found:
-            message = parse(text)
+            try:
+                message = parse(text)
+            except ValueError as exc:  # NaN: DuckDB read the line, JSON has no such number
+                raise MalformedError(line_of(arrival)) from exc
             record = message.get("record") if isinstance(message, dict) else None
             record = record if isinstance(record, dict) else {}
             arrivals.append(arrival)

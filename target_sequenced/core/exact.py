@@ -30,9 +30,18 @@ if t.TYPE_CHECKING:
     from target_sequenced.core.system import Column
 
 
+def _not_json(name: str) -> t.NoReturn:
+    """``NaN``, ``Infinity``: Python reads them, JSON has no such numbers."""
+    msg = f"{name} is not a JSON number"
+    raise ValueError(msg)
+
+
 def parse(text: str | bytes) -> t.Any:  # noqa: ANN401 - any JSON value
-    """Parse JSON as the SDK does: numbers with a fraction or exponent as ``Decimal``."""
-    return json.loads(text, parse_float=decimal.Decimal)
+    """Parse JSON as the SDK does: numbers with a fraction or exponent as ``Decimal``.
+
+    ``NaN`` and ``Infinity`` are refused (``ValueError``), as JSON has none.
+    """
+    return json.loads(text, parse_float=decimal.Decimal, parse_constant=_not_json)
 
 
 def parse_noting(text: str) -> tuple[t.Any, bool]:
@@ -44,7 +53,7 @@ def parse_noting(text: str) -> tuple[t.Any, bool]:
             doubtful.append(number)
         return decimal.Decimal(number)
 
-    return json.loads(text, parse_float=fraction), not doubtful
+    return json.loads(text, parse_float=fraction, parse_constant=_not_json), not doubtful
 
 
 def json_text(value: object) -> str:

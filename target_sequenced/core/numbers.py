@@ -9,7 +9,9 @@ straight into a DECIMAL, so:
   exponent, no trailing zeros (``1.50`` -> ``1.5``, ``1e2`` -> ``100``).
 - An ``integer`` column is a signed 64-bit integer; a value outside that
   range is invalid (:data:`INT64_MIN`, :data:`INT64_MAX`).
-- A line whose numbers that read could round is *lossy* (:func:`lossy_sql`):
+- A line whose numbers that read could round is *lossy* (:func:`lossy_sql`),
+  and so is one holding ``NaN`` or ``Infinity`` (DuckDB reads them, JSON has
+  none; the exact parse refuses the line):
   a number written with an exponent, with more than 18 decimals or more
   than 19 integer digits, or (where numbers also reach JSON or text
   columns, which DuckDB writes back from doubles) a number of 16 or more
@@ -40,6 +42,8 @@ _ROUGH = r"(?:-?(?:[0-9]+(?:\.[0-9]*)?[eE]|[0-9]+\.[0-9]{19}|[0-9]{20})|-[0-9]{1
 """An exponent, more than 18 decimals, 20 integer digits or more, or a negative of 19
 (below the signed 64-bit range, DuckDB reads it as a double)."""
 _LONG_FLOAT_HINT = _TOKEN + r"-?[0-9.]{17}"
+_NOT_JSON = _TOKEN + r"-?(?:NaN|Infinity)"
+"""Tokens DuckDB's JSON reader takes as numbers and JSON has not: the exact parse refuses them."""
 _FLOAT_TOKENS = r"[:,\[]\s*(-?[0-9]+\.[0-9]+)"
 
 
@@ -53,8 +57,8 @@ def lossy_sql(line: str, *, written_back: bool) -> str:
     """
     if not written_back:
         # Only object members' numbers can reach a column.
-        return f"regexp_matches({line}, {literal(_MEMBER + _ROUGH)})"
-    rough = _TOKEN + _ROUGH
+        return f"regexp_matches({line}, {literal(_MEMBER + _ROUGH + '|' + _NOT_JSON)})"
+    rough = _TOKEN + _ROUGH + "|" + _NOT_JSON
     # A double's shortest form is what DuckDB writes back, so such a number
     # survives; any other of 16 digits or more does not.
     changed = (
