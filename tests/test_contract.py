@@ -396,24 +396,21 @@ def test_a_first_load_into_an_empty_table_counts_like_any_other(
         "deleted": 1,
         "ignored_old_version": 0,
         "rejected": 0,
-        "replayed": 0,
         "restored": 0,
     }
     expected = {1: (5, "newest"), 2: (1, "only")}
     assert final(db) == (expected if hard_delete else {**expected, 3: (2, None)})
     _, again = run_target_with_stats(config, lines(*msgs))
-    # Ties with stored rows win (incoming >= stored), and count as replayed (issue
-    # 13: the same versions again are no update). A hard-deleted key has no row,
-    # so its delete, tied with its tombstone, is a new key again.
+    # Ties with stored rows win (incoming >= stored). A hard-deleted key has
+    # no row, so its delete, tied with its tombstone, is a new key again.
     assert again[S] == {
         "received": 5,
         "inserted": 1 if hard_delete else 0,
-        "updated": 0,
+        "updated": 2 if hard_delete else 3,
         "stale": 2,
         "deleted": 1,
         "ignored_old_version": 0,
         "rejected": 0,
-        "replayed": 2 if hard_delete else 3,
         "restored": 0,
     }
     assert final(db) == (expected if hard_delete else {**expected, 3: (2, None)})
@@ -441,21 +438,8 @@ def test_summary_counts_every_version_once(db: Db, batch_size_rows: int) -> None
         "deleted": 4,
         "ignored_old_version": 1,
         "rejected": 0,
-        "replayed": 0,
         "restored": 0,
     }
-
-
-def test_an_identical_replay_counts_as_replayed_not_updated(db: Db) -> None:
-    """Issue 13: the same versions sent again change nothing; the summary says so."""
-    text = lines(schema(S, PROPS), *versions((1, 5, "a"), (2, 7, "b"), (3, 1, "c")))
-    _, first = run_target_with_stats(db.config(), text)
-    _, again = run_target_with_stats(db.config(), text)
-    assert (first[S]["inserted"], first[S]["updated"], first[S]["replayed"]) == (3, 0, 0)
-    assert (again[S]["inserted"], again[S]["updated"], again[S]["replayed"]) == (0, 0, 3)
-    newer = lines(schema(S, PROPS), *versions((1, 6, "a2"), (2, 7, "b")))
-    _, third = run_target_with_stats(db.config(), newer)
-    assert (third[S]["updated"], third[S]["replayed"], third[S]["stale"]) == (1, 1, 0)
 
 
 def test_rows_an_activate_version_retired_and_its_records_brought_back_count_as_restored(

@@ -59,7 +59,6 @@ class LoadResult:
     updated: int = 0
     stale: int = 0
     deleted: int = 0
-    replayed: int = 0
     restored: int = 0
 
 

@@ -94,7 +94,6 @@ class Stream:
         self.stats.updated += result.updated
         self.stats.stale += result.stale
         self.stats.deleted += result.deleted
-        self.stats.replayed += result.replayed
         self.stats.restored += result.restored
 
 

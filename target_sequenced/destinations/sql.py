@@ -226,7 +226,7 @@ class SqlDestination:
             dropped = tombstones.drop_buried(conn, tomb, stage, plan) if buried else 0
             staged = rows.num_rows - dropped
             older = self._older_candidates(conn, load, target, tomb if buried else None, types)
-            replayed, restored = _against_stored(conn, stage, target, plan.key)
+            restored = _restored(conn, stage, target, plan.key)
             written, inserted, deletes = self.caps.upsert(conn, target, stage, source, plan.key)
             if buried:
                 tombstones.bury_staged(conn, tomb, stage, plan)
@@ -234,10 +234,9 @@ class SqlDestination:
         candidates = load.candidates.num_rows if load.candidates is not None else 0
         return LoadResult(
             inserted=inserted,
-            updated=written - inserted - replayed + candidates - older,
+            updated=written - inserted + candidates - older,
             stale=staged - written + dropped + older,
             deleted=deletes,
-            replayed=replayed,
             restored=restored,
         )
 
@@ -359,22 +358,14 @@ class SqlDestination:
         return self.transactions.run(work, table=plan.table, what=f"activating version {version}")
 
 
-def _against_stored(
-    conn: Connection, stage: sa.Table, target: sa.Table, key: t.Sequence[str]
-) -> tuple[int, int]:
-    """Staged versions that replay the stored row, and those that restore a deleted one.
+def _restored(conn: Connection, stage: sa.Table, target: sa.Table, key: t.Sequence[str]) -> int:
+    """Staged versions that bring back a row marked deleted (retired by ACTIVATE_VERSION, say).
 
-    Replayed: the stored row's own sequence, the same version again (counted
-    apart from updates). Restored: a version that is no delete wins over a row
-    marked deleted (after an ACTIVATE_VERSION retired it, say). Counted before
+    Such a version is no delete and wins over the stored row; counted before
     the upsert, against the rows as they were.
     """
     on = sa.and_(*[target.c[k] == stage.c[k] for k in key])
     wins = replaces(stage.c[SEQUENCE], target.c[SEQUENCE])
     back = sa.and_(target.c[DELETED_AT].is_not(None), stage.c[DELETED_AT].is_(None), wins)
-    query = sa.select(
-        sa.func.count().filter(stage.c[SEQUENCE] == target.c[SEQUENCE]),
-        sa.func.count().filter(back),
-    ).select_from(stage.join(target, on))
-    replayed, restored = conn.execute(query).one()
-    return int(replayed), int(restored)
+    query = sa.select(sa.func.count()).select_from(stage.join(target, on)).where(back)
+    return int(conn.execute(query).scalar_one())
