@@ -251,7 +251,6 @@ SDK_SCHEMA_LINE = (
     "key(s): ...' followed by a traceback, names neither the stream nor the input line, and "
     "nothing before the line is committed nor its STATE printed"
 )
-NO_LINE = "the error names the stream but not the SCHEMA's input line"
 L100, L100B = "long_" + "x" * 95, "long_" + "x" * 94 + "y"
 DEEP_200: dict = {"leaf": 1}
 for _ in range(199):
@@ -325,12 +324,10 @@ CASES: dict[str, Case] = {
         "stream 'pets', input line 5",
         "invalid JSON Schema (draft 7) at #/properties/kind/type: 'strng' is not valid under "
         "any of the given schemas",
-        xfail=NO_LINE,
     ),
     "26-key-not-in-schema": stops(
         "stream 'pets', input line 5",
         "key properties ['pet_id'] are not declared in the schema's top-level properties",
-        xfail=NO_LINE,
     ),
     "27-key-changes": stops(
         "stream 'people', input line 5: the SCHEMA's key ['name'] differs from table "
@@ -339,7 +336,6 @@ CASES: dict[str, Case] = {
     "28-names-collide": stops(
         "stream 'pets', input line 5",
         "properties 'a-b' and 'a_b' both map to column 'a_b'",
-        xfail=NO_LINE,
     ),
     # -- records that break their schema
     "29-wrong-type": stops(RECORD_5 + SCHEMA_ERROR + "#/name: 5 is not of type 'string'"),

@@ -116,15 +116,23 @@ def plan_stream(
     """The stream's plan against its stored table, and the sequence source that table holds."""
     appends = settings.load_method == "append-only"
     stored = destination.table(table_name(stream, destination))
-    plan = build_plan(
-        stream,
-        schema,
-        key,
-        appends=appends,
-        max_identifier_length=destination.max_identifier_length,
-        stored=stored.kinds if stored else None,
-        draft=rules.draft,
-    )
+    try:
+        plan = build_plan(
+            stream,
+            schema,
+            key,
+            appends=appends,
+            max_identifier_length=destination.max_identifier_length,
+            stored=stored.kinds if stored else None,
+            draft=rules.draft,
+        )
+    except SchemaError as exc:
+        # The plan's rules know the stream, not where its SCHEMA came in.
+        named = f"stream '{stream}': "
+        if not exc.message.startswith(named):
+            raise
+        where = f"stream '{stream}', input line {line_of(at)}: "
+        raise SchemaError(where + exc.message[len(named) :], remedy=exc.remedy) from exc
     if stored is not None and stored.kinds and bool(stored.primary_key) != plan.unique_key:
         has = f"primary key {list(stored.primary_key)}" if stored.primary_key else "no primary key"
         wants = (
