@@ -28,7 +28,7 @@ from collections import Counter, defaultdict
 from singer_sdk.singerlib.encoding import SimpleSingerReader
 
 from target_sequenced.core.batches import Lines, Texts, arrival
-from target_sequenced.core.errors import InputError, InvalidLineError
+from target_sequenced.core.errors import InputError, InvalidLineError, SchemaError
 from target_sequenced.core.exact import parse_noting
 from target_sequenced.importapi.translate import shape_of
 from target_sequenced.singer.chunks import STATE_SPLIT, Chunk, read_ahead
@@ -237,10 +237,28 @@ class LineReader(SimpleSingerReader):
         if kind not in MESSAGE_TYPES:
             msg = f"input line {number}: unknown message type {kind!r}"
             raise InvalidLineError(msg)
+        if kind == "SCHEMA":
+            _check_schema_message(message, number)
         if kind != "RECORD":
             self._settle()
         callbacks[str(kind)](message)
         self._stats[str(kind)] += 1
+
+
+def _check_schema_message(message: dict, number: int) -> None:
+    """The SCHEMA's shape, before the SDK's own check stops the run with a traceback."""
+    stream, schema = message.get("stream"), message.get("schema")
+    where = f"input line {number}"
+    if not isinstance(stream, str):
+        msg = f"{where}: a SCHEMA needs a 'stream' name"
+        raise SchemaError(msg)
+    if not isinstance(schema, dict) or not isinstance(schema.get("properties"), dict):
+        found = type(schema).__name__ if not isinstance(schema, dict) else "no 'properties' object"
+        msg = (
+            f"stream '{stream}', {where}: a SCHEMA's 'schema' must be a JSON Schema object "
+            f"with 'properties' (an object), found {found}"
+        )
+        raise SchemaError(msg, remedy="the tap must describe the stream's record properties")
 
 
 def _reason(exc: BaseException) -> str:
