@@ -375,13 +375,6 @@ CASES: dict[str, Case] = {
     "44-sequence-source-changes": stops(
         RECORD_5 + "its sequence comes from sequences the target generated",
         "they do not compare",
-        xfail=(
-            "a record without _sdc_sequence among records with one, in the same load, is "
-            "accepted (exit 0, STATE 2 printed): its generated nanosecond sequence "
-            "(about 1.8e18) replaces Grace (sequence 2), and every later version of key 2 "
-            "with a real _sdc_sequence would be stale; the rule that a table's sequence "
-            "sources must compare is applied only to later loads (a second run is refused)"
-        ),
     ),
     # -- values
     "45-nul-in-string": loads(

@@ -75,6 +75,8 @@ class Added:
     """Arrival -> the row's place among the batch's records of the stream."""
     mismatched: bool = False
     """The query found another count of the stream's RECORDs than the reader did."""
+    source: str | None = None
+    """The sequence source the rows were held to (the table's, or the batch's first row's)."""
 
 
 class StreamBuffer:
@@ -124,11 +126,13 @@ class StreamBuffer:
         received_at: dt.datetime,
         active_version: int | None,
         source: str | None,
+        first_decides: bool = False,
     ) -> Added:
         """Parse a batch into the buffer; the invalid rows stay until :meth:`pop_invalid`.
 
         ``source``: the sequence source the table holds, if known; rows from
-        another are invalid (the caller words why).
+        another are invalid (the caller words why). ``first_decides``: none is
+        known yet, so the batch's first valid row's source is the one.
         """
         if not self._created:
             self._create()
@@ -167,6 +171,7 @@ class StreamBuffer:
                 run(f"DELETE FROM {self._table} WHERE {where}")  # nothing of the batch stays
                 raise
         # After the exact parse: a lossy row's verdicts are final only now.
+        source = self._first_valid_source(where) if first_decides and not source else source
         other_source = f" OR _source IS DISTINCT FROM {self._code(source)}" if source else ""
         bad = f"(NOT {_OK}{other_source})"
         [(ignored, refused)] = run(
@@ -186,7 +191,19 @@ class StreamBuffer:
         self.stats.ignored_old_version += int(ignored)
         self.rows += int(count) - int(ignored)
         self.oldest = low if self.oldest is None else min(self.oldest, low)
-        return Added(int(count), [int(a) for a, _ in invalid], {int(a): int(r) for a, r in invalid})
+        return Added(
+            int(count),
+            [int(a) for a, _ in invalid],
+            {int(a): int(r) for a, r in invalid},
+            source=source,
+        )
+
+    def _first_valid_source(self, where: str) -> str | None:
+        """The sequence source of the first valid row ``where`` selects (None: no such row)."""
+        first = self.workspace.run(
+            f"SELECT _source FROM {self._table} WHERE {where} AND {_OK} ORDER BY _arrival LIMIT 1"
+        )
+        return self.query.sources[first[0][0]] if first and first[0][0] is not None else None
 
     def _exact(self, rows: str, low: int, high: int) -> None:
         """Give lossy rows their numeric values and verdicts from the exact parse."""

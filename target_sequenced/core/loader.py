@@ -219,12 +219,12 @@ class Loader:
 
     def _add(self, state: Stream, batch: Batch, whole: Whole | None) -> bool:
         stream = state.name
-        source = None if self.settings.sequence_sources_comparable else state.source
+        comparable = self.settings.sequence_sources_comparable
+        source = None if comparable else state.source
         ignored_before = state.stats.ignored_old_version
+        reading = f"reading stream '{stream}' at input line {line_of(batch.bounds[0])}"
         try:
-            with out_of_memory_while(
-                f"reading stream '{stream}' at input line {line_of(batch.bounds[0])}"
-            ):
+            with out_of_memory_while(reading):
                 added = state.buffer.add(
                     batch,
                     stream=stream,
@@ -232,6 +232,7 @@ class Loader:
                     received_at=dt.datetime.now(tz=dt.timezone.utc),
                     active_version=self.active_versions.get(stream),
                     source=source,
+                    first_decides=not comparable,
                 )
         except MalformedError:
             # Nothing of the batch was kept: its lines go one by one, the good
@@ -249,7 +250,7 @@ class Loader:
         if added.invalid:
             base = state.stats.received - added.received
             indexes = {a: base + i for a, i in added.indexes.items()}
-            self._refused(state, batch, added.invalid, indexes, source)
+            self._refused(state, batch, added.invalid, indexes, added.source)
         if state.source is None:
             state.source = state.buffer.first_source()
         if self.buffered() >= self.settings.batch_size_rows and self._stop is None:
@@ -358,10 +359,7 @@ class Loader:
         self._emit()
 
     def close(self, *, keep_destination: bool = False) -> None:
-        """Free the workspace and close the destination (again: nothing happens).
-
-        ``keep_destination``: leave it open for the next core (the server's).
-        """
+        """Free the workspace; close the destination unless it is kept for the next core."""
         try:
             for state in self.streams.values():
                 with contextlib.suppress(Exception):
