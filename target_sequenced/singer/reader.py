@@ -265,5 +265,6 @@ def _reason(exc: BaseException) -> str:
     if isinstance(exc, RecursionError):
         return "nested too deeply"
     if isinstance(exc, json.JSONDecodeError):
-        return f"{exc.msg} at character {exc.pos + 1}"
+        # Some of Python's texts end in "at" already ("Invalid control character at").
+        return f"{exc.msg.removesuffix(' at')} at character {exc.pos + 1}"
     return str(exc)
