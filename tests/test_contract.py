@@ -396,21 +396,24 @@ def test_a_first_load_into_an_empty_table_counts_like_any_other(
         "deleted": 1,
         "ignored_old_version": 0,
         "rejected": 0,
+        "replayed": 0,
         "restored": 0,
     }
     expected = {1: (5, "newest"), 2: (1, "only")}
     assert final(db) == (expected if hard_delete else {**expected, 3: (2, None)})
     _, again = run_target_with_stats(config, lines(*msgs))
-    # Ties with stored rows win (incoming >= stored). A hard-deleted key has
-    # no row, so its delete, tied with its tombstone, is a new key again.
+    # Ties with stored rows win (incoming >= stored), and count as replayed (issue
+    # 13: the same versions again are no update). A hard-deleted key has no row,
+    # so its delete, tied with its tombstone, is a new key again.
     assert again[S] == {
         "received": 5,
         "inserted": 1 if hard_delete else 0,
-        "updated": 2 if hard_delete else 3,
+        "updated": 0,
         "stale": 2,
         "deleted": 1,
         "ignored_old_version": 0,
         "rejected": 0,
+        "replayed": 2 if hard_delete else 3,
         "restored": 0,
     }
     assert final(db) == (expected if hard_delete else {**expected, 3: (2, None)})
@@ -438,6 +441,7 @@ def test_summary_counts_every_version_once(db: Db, batch_size_rows: int) -> None
         "deleted": 4,
         "ignored_old_version": 1,
         "rejected": 0,
+        "replayed": 0,
         "restored": 0,
     }
 
@@ -461,3 +465,23 @@ def test_rows_an_activate_version_retired_and_its_records_brought_back_count_as_
     assert (stats[S]["deleted"], stats[S]["restored"], stats[S]["updated"]) == (3, 2, 2)
     deleted = {r["id"]: r["_sdc_deleted_at"] is not None for r in db.rows(S)}
     assert deleted == {1: False, 2: False, 3: True}
+
+
+@pytest.mark.parametrize("batch_size_rows", [1, 2, 1000])
+def test_a_version_sent_again_counts_as_replayed_whatever_the_loads(
+    db: Db, batch_size_rows: int
+) -> None:
+    """Issue 13: each version against the greatest before it (stored, or earlier in the run):
+    equal is replayed, not updated, wherever the loads fall."""
+    config = db.config(batch_size_rows=batch_size_rows)
+    text = lines(schema(S, PROPS), *versions((1, 5, "a"), (2, 7, "b"), (3, 1, "c")))
+    _, first = run_target_with_stats(config, text)
+    _, again = run_target_with_stats(config, text)
+    assert (first[S]["inserted"], first[S]["updated"], first[S]["replayed"]) == (3, 0, 0)
+    assert (again[S]["inserted"], again[S]["updated"], again[S]["replayed"]) == (0, 0, 3)
+    # Inside one run: a tie with an earlier version of the run, one newer, one older.
+    mixed = versions((1, 6, "a2"), (1, 6, "a2"), (2, 7, "b"), (4, 3, "d"), (4, 3, "d"), (1, 2, "x"))
+    _, third = run_target_with_stats(config, lines(schema(S, PROPS), *mixed))
+    counts = {k: third[S][k] for k in ("inserted", "updated", "replayed", "stale")}
+    assert counts == {"inserted": 1, "updated": 1, "replayed": 3, "stale": 1}
+    assert final(db) == {1: (6, "a2"), 2: (7, "b"), 3: (1, "c"), 4: (3, "d")}

@@ -24,7 +24,7 @@ from target_sequenced.core.kinds import Kind
 from target_sequenced.core.numbers import integer_digits_sql, scale_sql
 from target_sequenced.core.sql import quote
 from target_sequenced.core.system import SEQUENCE
-from target_sequenced.core.versions import BUFFER_STALE, CANDIDATE, ranked_sql
+from target_sequenced.core.versions import BUFFER_STALE, CANDIDATE, TIE, ranked_sql
 
 if t.TYPE_CHECKING:
     import datetime as dt
@@ -317,11 +317,12 @@ class StreamBuffer:
             col.name: (int(found[2 * i]), int(found[2 * i + 1])) for i, col in enumerate(numbers)
         }
 
-    def take(self, before: int | None = None) -> tuple[pa.Table, pa.Table | None]:
-        """The rows a load writes (one per key when keyed, sorted by key), and the candidates.
+    def take(self, before: int | None = None) -> tuple[pa.Table, pa.Table | None, pa.Table | None]:
+        """The rows a load writes (one per key when keyed, sorted by key), candidates and ties.
 
         Candidates (:data:`~target_sequenced.core.versions.CANDIDATE`): each key and
-        sequence the load compares with the stored row to count it. ``before``:
+        sequence the load compares with the stored row to count it; ties
+        (:data:`~target_sequenced.core.versions.TIE`) likewise. ``before``:
         only rows that arrived before it (the rest are dropped: the run stops
         there). The buffer is emptied.
         """
@@ -330,7 +331,7 @@ class StreamBuffer:
         names = ", ".join(quote(c.name) for c in self.columns)
         seq = quote(SEQUENCE)
         where = "" if before is None else f"WHERE _arrival < {before:d}"
-        candidates = None
+        candidates = ties = None
         if self.keyed:
             # The windows over key, sequence and arrival only: the wide rows are
             # read once more, for the winners.
@@ -348,6 +349,9 @@ class StreamBuffer:
                     f"SELECT {self._key}, {seq} FROM {ranked} "
                     f"WHERE {CANDIDATE.format(sequence=seq)}"
                 ).to_arrow_table()
+                ties = self.workspace.con.sql(
+                    f"SELECT {self._key}, {seq} FROM {ranked} WHERE {TIE.format(sequence=seq)}"
+                ).to_arrow_table()
                 table = self.workspace.con.sql(
                     f"SELECT {names} FROM {self._table} SEMI JOIN "
                     f"(SELECT _arrival FROM {ranked} WHERE _rank = 1) w USING (_arrival) "
@@ -362,7 +366,7 @@ class StreamBuffer:
         # Dropped, not emptied: after DELETE, DuckDB kept the in-memory table's
         # blocks while the load ran; the next batch creates the table again.
         self.drop()
-        return table, candidates
+        return table, candidates, ties
 
     def drop(self) -> None:
         """Free the table."""

@@ -42,6 +42,9 @@ class Load:
     candidates: pa.Table | None = None
     """Key and sequence of buffered versions to count against the stored rows
     (:data:`~target_sequenced.core.versions.CANDIDATE`)."""
+    ties: pa.Table | None = None
+    """Key and sequence of buffered versions equal to an earlier one of their key
+    (:data:`~target_sequenced.core.versions.TIE`)."""
     rejected: tuple[Invalid, ...] = ()
     numbers: dict[str, tuple[int, int]] = field(default_factory=dict)
     """Number column -> (most decimals, most integer digits) among ``rows``."""
@@ -59,6 +62,7 @@ class LoadResult:
     updated: int = 0
     stale: int = 0
     deleted: int = 0
+    replayed: int = 0
     restored: int = 0
 
 

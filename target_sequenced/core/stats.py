@@ -13,13 +13,15 @@ class StreamStats:
 
     - ``received``: the stream's records read;
     - ``inserted``: versions of keys the table did not hold;
-    - ``updated``: versions that replaced an older or equal one (stored, or
-      earlier in the buffer: a tie goes to the later arrival, so the same
-      version sent again counts here);
+    - ``updated``: versions that replaced an older one (stored, or earlier in
+      the run);
+    - ``replayed``: versions equal to the greatest before them (stored, or
+      earlier in the run): the same version sent again, written again by the
+      tie rule (the later arrival wins) but no update;
     - ``stale``: versions older than one already held or stored, dropped;
     - ``deleted``: rows marked deleted (``_sdc_deleted_at``), or removed with
       ``hard_delete``, by a delete version or by ACTIVATE_VERSION;
-    - ``restored``: of those updated, the ones that brought back a
+    - ``restored``: of those updated or replayed, the ones that brought back a
       row marked deleted (a full sync's ACTIVATE_VERSION retires the rows at
       its start, and its records restore the ones still there): ``deleted``
       minus ``restored`` is what the run left deleted, when it started with
@@ -35,6 +37,7 @@ class StreamStats:
     deleted: int = 0
     ignored_old_version: int = 0
     rejected: int = 0
+    replayed: int = 0
     restored: int = 0
 
     def summary(self, stream: str) -> str:
@@ -43,5 +46,5 @@ class StreamStats:
             f"stream '{stream}': received={self.received} inserted={self.inserted} "
             f"updated={self.updated} stale={self.stale} deleted={self.deleted} "
             f"ignored_old_version={self.ignored_old_version} rejected={self.rejected} "
-            f"restored={self.restored}"
+            f"replayed={self.replayed} restored={self.restored}"
         )

@@ -71,7 +71,7 @@ class Stream:
         rejected = tuple(r for r in self.rejected if before is None or r.arrival < before)
         if not len(self.buffer) and not rejected and self.prepared:
             return None
-        rows, candidates = self.buffer.take(before)
+        rows, candidates, ties = self.buffer.take(before)
         numbers = self.buffer.number_stats(rows)
         if rows.num_rows == 0 and not rejected and self.prepared:
             return None
@@ -79,6 +79,7 @@ class Stream:
             plan=self.plan,
             rows=rows,
             candidates=candidates,
+            ties=ties,
             rejected=rejected,
             numbers=numbers,
             replace_all=replace_all,
@@ -94,6 +95,7 @@ class Stream:
         self.stats.updated += result.updated
         self.stats.stale += result.stale
         self.stats.deleted += result.deleted
+        self.stats.replayed += result.replayed
         self.stats.restored += result.restored
 
 

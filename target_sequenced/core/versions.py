@@ -51,6 +51,9 @@ def ranked_sql(sequence: str, key: str, relation: str) -> str:
 BUFFER_STALE = "_prev IS NOT NULL AND {sequence} < _prev"
 """A version older than one that arrived before it in the buffer: stale whatever is stored."""
 CANDIDATE = "_rank > 1 AND (_prev IS NULL OR {sequence} >= _prev)"
+TIE = "_prev IS NOT NULL AND {sequence} = _prev"
+"""A version equal to one that arrived before it in the buffer: the same version again, replayed
+(unless the stored row is newer: then it is stale, and the load counts it so)."""
 """A version that was the newest of its key when it arrived but is not the buffer's winner:
 as if loaded alone it replaced the stored row, unless the stored row is newer (the load decides)."""
 

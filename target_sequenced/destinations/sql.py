@@ -20,9 +20,8 @@ import sqlalchemy as sa
 from target_sequenced.core.destination import LoadResult, StoredTable
 from target_sequenced.core.kinds import Kind
 from target_sequenced.core.opening import Opening
-from target_sequenced.core.system import BATCHED_AT, DELETED_AT, REJECTED, SEQUENCE, TABLE_VERSION
-from target_sequenced.core.versions import buried, replaces
-from target_sequenced.destinations import memory, tables, tombstones
+from target_sequenced.core.system import BATCHED_AT, DELETED_AT, REJECTED, TABLE_VERSION
+from target_sequenced.destinations import counting, memory, tables, tombstones
 from target_sequenced.destinations.capabilities import temporary_table
 from target_sequenced.destinations.memory import MemoryLimit
 from target_sequenced.destinations.retry import Transactions
@@ -225,8 +224,15 @@ class SqlDestination:
                 return LoadResult(inserted=rows.num_rows, deleted=deleted)
             dropped = tombstones.drop_buried(conn, tomb, stage, plan) if buried else 0
             staged = rows.num_rows - dropped
-            older = self._older_candidates(conn, load, target, tomb if buried else None, types)
-            restored = _restored(conn, stage, target, plan.key)
+            counted = counting.against_stored(
+                conn,
+                self.caps,
+                load,
+                target=target,
+                stage=stage,
+                tomb=tomb if buried else None,
+                types=types,
+            )
             written, inserted, deletes = self.caps.upsert(conn, target, stage, source, plan.key)
             if buried:
                 tombstones.bury_staged(conn, tomb, stage, plan)
@@ -234,62 +240,12 @@ class SqlDestination:
         candidates = load.candidates.num_rows if load.candidates is not None else 0
         return LoadResult(
             inserted=inserted,
-            updated=written - inserted + candidates - older,
-            stale=staged - written + dropped + older,
+            updated=written - inserted + candidates - counted.older - counted.replayed,
+            stale=staged - written + dropped + counted.older,
             deleted=deletes,
-            restored=restored,
+            replayed=counted.replayed,
+            restored=counted.restored,
         )
-
-    def _older_candidates(
-        self,
-        conn: Connection,
-        load: Load,
-        target: sa.Table,
-        tomb: sa.Table | None,
-        types: dict[str, TypeEngine[t.Any]],
-    ) -> int:
-        """How many candidates are older than their key's stored row (or tombstone): stale.
-
-        Counted before the upsert, against the rows as they were.
-        """
-        candidates = load.candidates
-        if candidates is None or candidates.num_rows == 0:
-            return 0
-        plan = load.plan
-        columns = [(k, types[k]) for k in plan.key] + [
-            (SEQUENCE, self.caps.types.sql_type(Kind.INTEGER))
-        ]
-        if tomb is not None:
-            keys = zip(*(candidates.column(k).to_pylist() for k in plan.key), strict=True)
-            texts = pa.array([tombstones.key_text(values) for values in keys], pa.string())
-            candidates = candidates.append_column(tombstones.KEY_TEXT, texts)
-            columns.append((tombstones.KEY_TEXT, self.caps.types.sql_type(Kind.STRING)))
-        stage = temporary_table(f"_sdc_candidates_{uuid.uuid4().hex[:12]}", columns)
-        with self.caps.stage_rows(conn, stage, candidates, writable=False):
-            on = sa.and_(*[target.c[k] == stage.c[k] for k in plan.key])
-            found = int(
-                conn.execute(
-                    sa.select(sa.func.count())
-                    .select_from(stage.join(target, on))
-                    .where(sa.not_(replaces(stage.c[SEQUENCE], target.c[SEQUENCE])))
-                ).scalar_one()
-            )
-            if tomb is not None:
-                gone = sa.and_(
-                    tomb.c.table_name == plan.table,
-                    tomb.c[tombstones.KEY_TEXT] == stage.c[tombstones.KEY_TEXT],
-                )
-                found += int(
-                    conn.execute(
-                        sa.select(sa.func.count())
-                        .select_from(stage.join(tomb, gone).outerjoin(target, on))
-                        .where(
-                            target.c[plan.key[0]].is_(None),
-                            buried(stage.c[SEQUENCE], tomb.c[SEQUENCE]),
-                        )
-                    ).scalar_one()
-                )
-        return found
 
     def _delete_marked(self, conn: Connection, target: sa.Table) -> int:
         result = conn.execute(target.delete().where(target.c[DELETED_AT].is_not(None)))
@@ -356,16 +312,3 @@ class SqlDestination:
             return int(result.rowcount or 0)
 
         return self.transactions.run(work, table=plan.table, what=f"activating version {version}")
-
-
-def _restored(conn: Connection, stage: sa.Table, target: sa.Table, key: t.Sequence[str]) -> int:
-    """Staged versions that bring back a row marked deleted (retired by ACTIVATE_VERSION, say).
-
-    Such a version is no delete and wins over the stored row; counted before
-    the upsert, against the rows as they were.
-    """
-    on = sa.and_(*[target.c[k] == stage.c[k] for k in key])
-    wins = replaces(stage.c[SEQUENCE], target.c[SEQUENCE])
-    back = sa.and_(target.c[DELETED_AT].is_not(None), stage.c[DELETED_AT].is_(None), wins)
-    query = sa.select(sa.func.count()).select_from(stage.join(target, on)).where(back)
-    return int(conn.execute(query).scalar_one())
