@@ -99,7 +99,7 @@ def parse(
         found = workspace.run(f"SELECT {columns}, _arrival FROM {table} ORDER BY _arrival")
         keys = [*names, "_arrival"]
         rows = [dict(zip(keys, row, strict=True)) for row in found] if buffer.rows else []
-        taken, candidates = buffer.take()
+        taken, candidates, _ties = buffer.take()
         winners = taken.to_pylist()
     finally:
         workspace.close()
