@@ -89,6 +89,8 @@ BATCH_VECTORS: list[tuple[str, object, int, object]] = [
     ("21", s_with(lambda b: b.update(messages=[])), 400,
      f"{FAILED}#/messages: expected minimum item count: 1, found: 0"),
     ("28", '{"table_name":', 400, "Malformed json in the body!"),
+    ("not an object", [S], 400,
+     {"error": f"{FAILED}#: expected type: JSONObject, found: JSONArray"}),
     ("36", s_with(lambda b: b.update(key_names=["missing_col"])), 400,
      {"error": "Record is missing key property missing_col"}),
     ("48", s_with(lambda b: (b["schema"].update(additionalProperties=False),

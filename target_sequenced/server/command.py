@@ -17,7 +17,6 @@ import sys
 import typing as t
 from pathlib import Path
 
-from target_sequenced.core.errors import ConfigError
 from target_sequenced.destinations import parse_url
 from target_sequenced.singer import settings
 
@@ -47,14 +46,10 @@ def serve(argv: t.Sequence[str]) -> None:
     logger = logging.getLogger("target-sequenced")
     settings.check_config_files(["--config", args.config])
     config = json.loads(Path(args.config).read_text(encoding="utf-8"))
-    schema = json.loads(json.dumps(settings.CONFIG_SCHEMA))
-    # The same settings as the target's, with the SDK's own (unused here).
+    # The same settings as the target's, checked the same way.
     from target_sequenced.singer.target import TargetSequenced  # noqa: PLC0415 - the SDK, lazily
 
-    TargetSequenced.append_builtin_config(schema)
-    problems = settings.problems(config, schema)
-    if problems:
-        raise ConfigError("Config validation failed: " + "; ".join(problems), errors=problems)
+    TargetSequenced.check_settings(config)
 
     import uvicorn  # noqa: PLC0415 - only the server needs it
 
@@ -108,7 +103,6 @@ def serve(argv: t.Sequence[str]) -> None:
     try:
         server.run()
     finally:
-        api.stopping = True
         applier.close()
     logger.info("Stopped: every request answered")
 

@@ -167,7 +167,6 @@ def document(version: str, max_body_bytes: int) -> dict[str, t.Any]:
                     "security": [],
                     "responses": {
                         "200": _json({"$ref": "#/components/schemas/ApiStatus"}, "Up"),
-                        "503": _json({"$ref": "#/components/schemas/ApiStatus"}, "Stopping"),
                     },
                 }
             },

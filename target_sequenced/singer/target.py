@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import typing as t
 
 from singer_sdk.helpers.capabilities import PluginCapabilities, TargetCapabilities
@@ -53,13 +54,7 @@ class TargetSequenced(Target):
             config=config, parse_env_config=parse_env_config, validate_config=False, **kwargs
         )
         if validate_config:
-            schema = self.config_jsonschema
-            self.append_builtin_config(schema)
-            problems = settings.problems(self.config, schema)
-            if problems:
-                raise ConfigError(
-                    "Config validation failed: " + "; ".join(problems), errors=problems
-                )
+            self.check_settings(self.config)
         destination = open_destination(
             self.config.get("sqlalchemy_url") or settings.DEFAULT_URL,
             self.config.get("default_target_schema"),
@@ -83,6 +78,18 @@ class TargetSequenced(Target):
                 flush=self._flush_sinks,
                 counted=self._count_records,
             )
+
+    @classmethod
+    def check_settings(cls, config: t.Mapping[str, t.Any]) -> None:
+        """Every problem with the settings at once (:class:`ConfigError`), the SDK's own too.
+
+        The command and ``target-sequenced serve`` both read their settings through it.
+        """
+        schema = copy.deepcopy(cls.config_jsonschema)
+        cls.append_builtin_config(schema)
+        problems = settings.problems(config, schema)
+        if problems:
+            raise ConfigError("Config validation failed: " + "; ".join(problems), errors=problems)
 
     @classmethod
     def append_builtin_config(cls, config_jsonschema: dict) -> None:
