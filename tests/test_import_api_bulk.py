@@ -1,11 +1,11 @@
 """Import API batches on the bulk path: the tables the same records give as Singer lines.
 
-A batch of upserts reaches the core as one batch that the bulk checks validate;
-DuckDB cuts its records out of the line (``importapi/split.py``) unless a
-number would lose digits that way, and the records are then encoded in Python.
-Either way the table must be what the same records give as Singer RECORD
-lines (the message's ``sequence`` as ``_sdc_sequence``), which no part of the
-Import API touches.
+A batch of upserts reaches the core as one batch that the bulk checks validate.
+The usual batch is read plain (``importapi/plain.py``): its records are cut
+from the text as sent; any other is parsed and its records encoded in Python
+(``importapi/records.py`` writes both). Either way the table must be what the
+same records give as Singer RECORD lines (the message's ``sequence`` as
+``_sdc_sequence``), which no part of the Import API touches.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ import pytest
 import simplejson
 
 from target_sequenced.core.errors import PayloadError
-from target_sequenced.core.exact import parse_noting
-from target_sequenced.core.workspace import Workspace
-from target_sequenced.importapi.split import encoded, split
+from target_sequenced.core.exact import parse
+from target_sequenced.importapi.plain import read_plain
+from target_sequenced.importapi.records import encoded
 from tests.helpers import Db, record, run_target, run_target_failing, schema
 
 PROPERTIES = {
@@ -85,7 +85,7 @@ def table(db: Db, name: str) -> list[dict]:
         (AWKWARD + LOSSY, {}),
         (AWKWARD, {"time_extracted": "2021-05-06T07:08:09Z"}),
     ],
-    ids=["split-by-duckdb", "a-lossy-number-encodes-in-python", "time-extracted"],
+    ids=["awkward", "numbers-a-double-cannot-hold", "time-extracted"],
 )
 def test_a_batch_loads_as_its_records_would_as_singer_lines(
     db: Db, records: list[dict], extra: dict
@@ -107,25 +107,91 @@ def test_data_holding_its_own_sdc_sequence_takes_the_message_sequence(db: Db) ->
     assert [(r["name"], r["_sdc_sequence"]) for r in db.rows("items")] == [("a", 20)]
 
 
-def test_the_split_is_taken_for_plain_batches_and_left_for_lossy_ones() -> None:
-    workspace = Workspace()
-    try:
-        for records, cut in ((AWKWARD, True), (AWKWARD + LOSSY, False)):
-            text = batch_text(records)
-            payload, survives = parse_noting(text)
-            assert survives is cut
-            if not cut:
-                continue  # the reader keeps the text to itself: the records are encoded
-            found = split(workspace, text, payload["messages"], stream="items", version=0, base=5)
-            assert found is not None
-            # What DuckDB cut is what the Python encoding gives, value for value.
-            python = list(encoded(payload["messages"], stream="items", version=0))
-            assert found.column("_arrival").to_pylist() == list(range(5, 5 + len(records)))
-            assert [parse_noting(j)[0] for j in found.column("j").to_pylist()] == [
-                parse_noting(j)[0] for j in python
-            ]
-    finally:
-        workspace.close()
+@pytest.mark.parametrize(
+    ("records", "extra"),
+    [
+        (AWKWARD, {}),
+        (AWKWARD + LOSSY, {}),
+        (AWKWARD, {"time_extracted": "2021-05-06T07:08:09Z"}),
+    ],
+    ids=["awkward", "numbers-a-double-cannot-hold", "time-extracted"],
+)
+def test_a_plain_batch_gives_the_records_the_encoder_gives(
+    records: list[dict], extra: dict
+) -> None:
+    text = batch_text(records, **extra)
+    plain = read_plain(text)
+    assert plain is not None
+    found = plain.records(base=5)
+    assert found is not None
+    python = list(encoded(parse(text)["messages"], stream="items", version=0))
+    assert found.column("_arrival").to_pylist() == list(range(5, 5 + len(records)))
+    assert found.column("_pos").to_pylist() == list(range(len(records)))
+    # Value for value, numbers with every digit they were sent with.
+    assert [parse(j) for j in found.column("j").to_pylist()] == [parse(j) for j in python]
+
+
+def _message_texts(*datas: str, extra: str = "") -> str:
+    messages = ",".join(
+        f'{{"action":"upsert","sequence":{n},"data":{d}{extra}}}' for n, d in enumerate(datas)
+    )
+    return (
+        '{"table_name":"items","schema":{"properties":{"id":{"type":"integer"}}},'
+        f'"key_names":["id"],"messages":[{messages}]}}'
+    )
+
+
+ONE = _message_texts('{"id":1}')
+
+
+@pytest.mark.parametrize(
+    ("text", "plain"),
+    [
+        (_message_texts('{"id":1}', '{ "id" : 2 }'), True),
+        (_message_texts('{"id":1,"name":"caf\\u00e9"}'), True),
+        (_message_texts('{"id":1,"_sdc_sequence":5}'), False),
+        (_message_texts('{"id":1,"_sdc\\u005fsequence":5}'), False),
+        (_message_texts('{"id":1,"doc":{"_sdc_sequence":5}}'), True),
+        (_message_texts('{"id":1}', extra=',"time_extracted":"2021-05-06T07:08:09Z"'), True),
+        (_message_texts('{"id":1}', extra=',"time_extracted":"yesterday"'), False),
+        (_message_texts('{"id":1}', extra=',"time_extracted":null'), False),
+        (_message_texts('{"id":1}', extra=',"extra":1'), False),
+        (ONE.replace('"upsert"', '"activate_version"'), False),
+        (ONE.replace('"sequence":0', '"sequence":true'), False),
+        (ONE.replace('"sequence":0', '"sequence":9223372036854775808'), False),
+        (ONE.replace('"key_names":["id"]', '"key_names":["id","id"]'), False),
+        (ONE.replace('"items"', '""'), False),
+        (ONE.replace('{"table_name"', '{"client_id":1,"table_name"'), False),
+        (_message_texts(), False),
+        (ONE + " x", False),
+        ('{"type":"STATE","value":{}}', False),
+    ],
+    ids=[
+        "spaces", "escaped-letters", "own-sequence", "own-sequence-escaped",
+        "nested-own-sequence", "time-extracted", "time-extracted-no-date-time",
+        "time-extracted-null", "extraneous-key", "activate-version", "sequence-a-boolean",
+        "sequence-beyond-64-bits", "keys-repeated", "table-name-empty", "client-id",
+        "no-messages", "trailing-text", "singer",
+    ],
+)  # fmt: skip
+def test_which_batches_are_read_plain(text: str, plain: bool) -> None:
+    assert (read_plain(text) is not None) is plain
+
+
+def test_a_data_that_is_no_object_is_left_to_the_payload_rules(db: Db) -> None:
+    text = _message_texts('{"id":1}', "[2]")
+    plain = read_plain(text)
+    assert plain is not None
+    assert plain.records(base=0) is None  # the words are the translator's
+    error, _ = run_target_failing(db.config(), text + "\n")
+    assert "#/messages/1/data: expected type: JSONObject, found: JSONArray" in str(error)
+
+
+def test_an_empty_data_with_spaces_loads_as_an_empty_record(db: Db) -> None:
+    text = _message_texts('{"id":1}', "{ }", "{}").replace('"key_names":["id"]', '"key_names":[]')
+    run_target(db.config(), text + "\n")
+    rows = sorted(db.rows("items"), key=lambda r: r["_sdc_sequence"])
+    assert [(r["id"], r["_sdc_sequence"]) for r in rows] == [(1, 0), (None, 1), (None, 2)]
 
 
 def test_a_refused_batch_leaves_no_trace_not_even_its_new_column(db: Db) -> None:

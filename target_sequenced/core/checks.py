@@ -55,11 +55,13 @@ class Rules:
     """What validation means for one input: the draft it imposes, and the formats it asserts.
 
     ``draft`` None: the schema's own (:func:`~target_sequenced.core.schemas.draft_of`).
+    ``key_length_below``: a string key value must be shorter than this (None: any length).
     """
 
     draft: Draft | None = None
     formats: frozenset[str] = frozenset()
     date_time: Grammar = STITCH
+    key_length_below: int | None = None
 
 
 def _and(parts: list[str]) -> str:

@@ -183,10 +183,23 @@ def column_read(
     return ColumnRead(name, kind, prop, expr, tuple(checks), numeric, value)
 
 
-def key_check(read: ColumnRead) -> Check:
-    """A key property must be present and not null (contract 3)."""
-    return Check(
+def key_checks(read: ColumnRead, length_below: int | None = None) -> tuple[Check, ...]:
+    """A key property must be present and not null (contract 3), a string one maybe short.
+
+    ``length_below``: a string value must have fewer characters (code points) than this.
+    A column that reads no text refuses strings by its own rules.
+    """
+    present = Check(
         f"({read.read.type} IS NOT NULL AND {read.read.type} <> 'NULL')",
         _pointer(read.prop),
         f"Record is missing key property {read.prop}",
     )
+    if length_below is None or read.read.text is None:
+        return (present,)
+    string = f"{read.read.type} IS DISTINCT FROM 'VARCHAR'"
+    short = Check(
+        f"({string} OR length({read.read.text}) < {length_below:d})",
+        _pointer(read.prop),
+        f"a string key property must be shorter than {length_below:d} characters",
+    )
+    return present, short

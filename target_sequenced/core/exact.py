@@ -20,9 +20,9 @@ import typing as t
 import jsonschema
 import simplejson
 
-from target_sequenced.core.errors import shorten
+from target_sequenced.core.errors import InvalidLineError, shorten
 from target_sequenced.core.kinds import Kind
-from target_sequenced.core.numbers import INT64_MAX, INT64_MIN, normal, survives_double_text
+from target_sequenced.core.numbers import INT64_MAX, INT64_MIN, normal
 from target_sequenced.core.schemas import VALIDATORS, SchemaDoc
 
 if t.TYPE_CHECKING:
@@ -44,16 +44,22 @@ def parse(text: str | bytes) -> t.Any:  # noqa: ANN401 - any JSON value
     return json.loads(text, parse_float=decimal.Decimal, parse_constant=_not_json)
 
 
-def parse_noting(text: str) -> tuple[t.Any, bool]:
-    """:func:`parse`, and whether every number with a fraction survives a double."""
-    doubtful: list[str] = []
+def parse_line(text: str, line: int) -> t.Any:  # noqa: ANN401 - any JSON value
+    """:func:`parse` of input line ``line``; :class:`InvalidLineError` says why it is no JSON."""
+    try:
+        return parse(text)
+    except (ValueError, RecursionError) as exc:
+        msg = f"input line {line}: not valid JSON ({_reason(exc)})"
+        raise InvalidLineError(msg) from exc
 
-    def fraction(number: str) -> decimal.Decimal:
-        if not survives_double_text(number):
-            doubtful.append(number)
-        return decimal.Decimal(number)
 
-    return json.loads(text, parse_float=fraction, parse_constant=_not_json), not doubtful
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, RecursionError):
+        return "nested too deeply"
+    if isinstance(exc, json.JSONDecodeError):
+        # Some of Python's texts end in "at" already ("Invalid control character at").
+        return f"{exc.msg.removesuffix(' at')} at character {exc.pos + 1}"
+    return str(exc)
 
 
 def json_text(value: object) -> str:

@@ -119,13 +119,14 @@ class Loader:
         at: int,
         rules: Rules = SINGER_RULES,
     ) -> None:
-        """A stream's schema and key; a change loads what is buffered under the old one first."""
+        """A stream's schema, key and rules; a change first loads what the old ones buffered."""
         existing = self.streams.get(stream)
         key = tuple(key_properties or ())
         if (
             existing is not None
             and existing.plan.schema == schema
             and existing.plan.key_properties == key
+            and existing.rules == rules
         ):
             return
         self.settle()

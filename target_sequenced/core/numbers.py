@@ -71,31 +71,6 @@ def lossy_sql(line: str, *, written_back: bool) -> str:
     return f"CASE WHEN {first} THEN {closer} ELSE false END"
 
 
-_SURVIVING_DIGITS = 15
-"""Significant digits a decimal keeps through any double."""
-
-
-def survives_double_text(number: str) -> bool:
-    """:func:`survives_double` of a number's JSON text, without parsing the short ones.
-
-    A text of at most 16 characters has at most 15 digits, which any double keeps.
-    """
-    return len(number) <= _SURVIVING_DIGITS + 1 or survives_double(decimal.Decimal(number))
-
-
-def survives_double(value: decimal.Decimal) -> bool:
-    """Whether DuckDB writes the number back with its value (read as a double, written shortest).
-
-    :func:`lossy_sql`'s ``written_back`` case, for a value already parsed; integers
-    always survive (DuckDB keeps those beyond 64 bits as their text).
-    """
-    if not value.is_finite():
-        return False
-    if len(value.as_tuple().digits) <= _SURVIVING_DIGITS:
-        return True
-    return decimal.Decimal(repr(float(value))) == value
-
-
 def trim_sql(text: str) -> str:
     """SQL: a decimal's text without trailing zeros after its point (``10.500`` -> ``10.5``)."""
     inner = f"regexp_replace({text}, '(\\.[0-9]*[1-9])0+$', '\\1')"

@@ -30,7 +30,7 @@ from target_sequenced.core.checks import (
     allowed_types,
     compile_property,
 )
-from target_sequenced.core.conversions import Check, ColumnRead, column_read, key_check
+from target_sequenced.core.conversions import Check, ColumnRead, column_read, key_checks
 from target_sequenced.core.envelope import envelope_sql
 from target_sequenced.core.fields import Fields, Value
 from target_sequenced.core.kinds import STRING_FORMATS
@@ -172,7 +172,7 @@ def compile_query(
         except (Unsupported, ValueError) as exc:
             reference, schema_ok = str(exc), "true"
     by_name = {r.name: r for r in column_reads}
-    keys = [key_check(by_name[k]) for k in plan.key]
+    keys = [c for k in plan.key for c in key_checks(by_name[k], rules.key_length_below)]
     checks = (
         *envelope_checks,
         *keys,

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import typing as t
 
+import msgspec
+
 from target_sequenced.core.numbers import INT64_MAX, INT64_MIN
 from target_sequenced.importapi.stitch_validation import (
     InvalidSchemaError,
@@ -104,6 +106,36 @@ def _plain_upsert(message: object) -> bool:
     )
 
 
+class PlainUpsert(msgspec.Struct, forbid_unknown_fields=True):
+    """:func:`_plain_upsert` as a type msgspec decodes, ``data`` kept as its JSON text.
+
+    A batch is read this way first (:mod:`.plain`). What this type takes, with
+    ``data`` an object and a ``time_extracted`` that :func:`is_date_time`
+    accepts, is a message :func:`_message_errors` has no words for; anything
+    else is left to them. ``tests/test_payload_rules.py`` runs both on one table.
+    """
+
+    action: t.Literal["upsert"]
+    sequence: t.Annotated[int, msgspec.Meta(ge=INT64_MIN, le=INT64_MAX)]
+    data: msgspec.Raw
+    time_extracted: str | msgspec.UnsetType = msgspec.UNSET
+
+
+class PlainBatch(msgspec.Struct, forbid_unknown_fields=True):
+    """A batch of :class:`PlainUpsert` messages; its other fields as their JSON texts.
+
+    The fields are :data:`BATCH_KEYS`, the first three required: an object
+    with others is left to :func:`batch_envelope_errors`, which words them.
+    """
+
+    table_name: msgspec.Raw
+    schema: msgspec.Raw
+    messages: list[PlainUpsert]
+    key_names: msgspec.Raw | msgspec.UnsetType = msgspec.UNSET
+    table_version: msgspec.Raw | msgspec.UnsetType = msgspec.UNSET
+    bookmark_names: msgspec.Raw | msgspec.UnsetType = msgspec.UNSET
+
+
 def _message_errors(index: int, message: object) -> list[str]:
     """Envelope violations of ``messages[index]``, each a full ``Request failed`` text."""
     if _plain_upsert(message):
@@ -128,16 +160,25 @@ def _message_errors(index: int, message: object) -> list[str]:
     return texts
 
 
+def head_errors(head: dict, count: int) -> list[str]:
+    """Violations of a batch's fields, and of how many messages it holds.
+
+    ``head``: the batch's fields; its messages, if there, are not looked at.
+    """
+    texts = [FAILED + text for text in _top_level_errors({**head, "messages": ()})]
+    return texts + [FAILED + text for text in _count_errors("#/messages", count)]
+
+
 def batch_envelope_errors(payload: dict) -> list[str]:
     """Violations of the batch request schema (stage 1)."""
-    texts = [FAILED + text for text in _top_level_errors(payload)]
     if "messages" not in payload:
-        return texts
+        return [FAILED + text for text in _top_level_errors(payload)]
     messages = payload["messages"]
     if not isinstance(messages, list):
+        texts = [FAILED + text for text in _top_level_errors(payload)]
         texts.append(f"{FAILED}#/messages: expected type: JSONArray, found: {type_name(messages)}")
         return texts
-    texts += [FAILED + text for text in _count_errors("#/messages", len(messages))]
+    texts = head_errors(payload, len(messages))
     if all(map(_plain_upsert, messages)):
         return texts  # the usual batch: no message to word
     for index, message in enumerate(messages):

@@ -141,7 +141,7 @@ class Translator:
 
         ``conformity=False`` (a batch of upserts only) leaves the records
         against their schema to the loading core's bulk checks (Draft 4 and
-        ``date-time``, as :data:`.loading.STITCH_RULES` sets them), and the
+        ``date-time``, as :data:`.loading.STITCH_BATCH` sets them), and the
         records themselves to the caller: only a SCHEMA, if one is due, is
         returned. The caller must then ask :meth:`conformity_errors` for
         Stitch's words when the core refuses a record, and :meth:`forget` what
@@ -197,22 +197,45 @@ class Translator:
         ):
             if texts := stage():
                 raise PayloadError(_capped(texts), table)
-        stream: str = payload["table_name"]
-        schema, version = payload["schema"], payload.get("table_version", 0)
-        out: list[Message] = []
-        if self._emitted.get(stream) != (schema, keys):
-            out.append(_schema_message(stream, schema, keys))
-            if "bookmark_names" in payload:
-                out[0]["bookmark_properties"] = payload["bookmark_names"]
-            self._emitted[stream] = (copy.deepcopy(schema), list(keys))
+        out = self._schema_due(payload)
         if not conformity:
             return out  # the caller takes the records from the payload
+        stream: str = payload["table_name"]
+        version = payload.get("table_version", 0)
         for message in payload["messages"]:
             if message["action"] == "upsert":
                 out.append(_record(stream, message, version))
             else:
                 out.append({"type": "ACTIVATE_VERSION", "stream": stream, "version": version})
         return out
+
+    def plain_head(self, head: dict) -> list[Message] | None:
+        """The SCHEMA a plain batch (:mod:`.plain`) needs first, if any; not its records.
+
+        ``head``: the batch's fields but its messages, whose envelope holds.
+        As ``translate(conformity=False)``, the records are left to the bulk
+        checks; the keys they send too (present, short enough: the core's key
+        checks under :data:`.loading.STITCH_BATCH`). None when the schema or the
+        key declaration breaks a rule: only the whole payload can say which
+        violations Stitch reports first (the records' keys come before the
+        declaration), so it is read the usual way.
+        """
+        schema, keys = head["schema"], head.get("key_names", [])
+        if validator_for(schema).schema_errors or batch_key_errors(schema, keys):
+            return None
+        return self._schema_due(head)
+
+    def _schema_due(self, payload: dict) -> list[Message]:
+        """The batch's SCHEMA when its schema or keys differ from the table's last ones."""
+        stream: str = payload["table_name"]
+        schema, keys = payload["schema"], payload.get("key_names", [])
+        if self._emitted.get(stream) == (schema, keys):
+            return []
+        message = _schema_message(stream, schema, keys)
+        if "bookmark_names" in payload:
+            message["bookmark_properties"] = payload["bookmark_names"]
+        self._emitted[stream] = (copy.deepcopy(schema), list(keys))
+        return [message]
 
     def _push(self, value: list | dict) -> list[Message]:
         elements = value if isinstance(value, list) else [value]

@@ -32,8 +32,9 @@ from target_sequenced.core.errors import (
     OutOfMemoryError,
     PayloadError,
 )
-from target_sequenced.core.exact import parse_noting
+from target_sequenced.core.exact import parse
 from target_sequenced.importapi.payload_rules import is_integer
+from target_sequenced.importapi.plain import PlainPayload, read_plain
 from target_sequenced.importapi.translate import Shape, Translator
 from target_sequenced.server import bodies, transit
 from target_sequenced.server.openapi import document
@@ -101,22 +102,22 @@ class ImportApi:
         if _media_type(request) != JSON:
             raise _Refusal(415, bodies.BATCH_CONTENT_TYPE)
         text = await self._text(request, "batch")
-        try:
-            # In a thread, so that the event loop reads other bodies meanwhile.
-            value, survives = await anyio.to_thread.run_sync(parse_noting, text)
-        except (ValueError, RecursionError) as exc:
-            raise _Refusal(400, bodies.malformed("batch", _reason(exc))) from exc
-        # Any JSON value goes on: the payload rules word what a batch must be.
-        name = value.get("table_name") if isinstance(value, dict) else None
-        table = name if isinstance(name, str) else ""
-        records = await self._apply(value, text if survives else None, [table], "batch")
+        # In a thread, so that the event loop reads other bodies meanwhile.
+        value = await anyio.to_thread.run_sync(_batch_body, text)
+        if isinstance(value, PlainPayload):
+            table = value.table
+        else:
+            # Any JSON value goes on: the payload rules word what a batch must be.
+            name = value.get("table_name") if isinstance(value, dict) else None
+            table = name if isinstance(name, str) else ""
+        records = await self._apply(value, [table], "batch")
         return 201, bodies.ACCEPTED, table, records
 
     async def push(self, request: Request) -> tuple[int, bodies.Body, str, int]:
         """``POST /v2/import/push``: records of any tables, typed by their values."""
         elements = await self._push_elements(request)
         tables = sorted({e["table_name"] for e in elements if _named(e)})
-        records = await self._apply(elements, None, tables, "push")
+        records = await self._apply(elements, tables, "push")
         return 201, bodies.ACCEPTED, ",".join(tables), records
 
     async def validate(self, request: Request) -> tuple[int, bodies.Body, str, int]:
@@ -178,7 +179,7 @@ class ImportApi:
             raise _Refusal(415, bodies.push_content_type(media or "(none)"))
         text = await self._text(request, "push")
         try:
-            value = transit.read(text) if media == TRANSIT else parse_noting(text)[0]
+            value = transit.read(text) if media == TRANSIT else parse(text)
         except (ValueError, RecursionError) as exc:
             raise _Refusal(400, bodies.malformed("push", _reason(exc))) from exc
         if not isinstance(value, list):
@@ -193,12 +194,10 @@ class ImportApi:
             raise _Refusal(403, bodies.NOT_THIS_CLIENT)
         return value
 
-    async def _apply(
-        self, payload: object, text: str | None, tables: list[str], kind: Shape
-    ) -> int:
+    async def _apply(self, payload: object, tables: list[str], kind: Shape) -> int:
         """Load the payload in a worker thread; the core's refusals as the endpoint words them."""
         try:
-            return await anyio.to_thread.run_sync(self.applier.apply, payload, text, tables, kind)
+            return await anyio.to_thread.run_sync(self.applier.apply, payload, tables, kind)
         except PayloadError as exc:
             texts = _stitch_texts(exc)
             if kind == "batch":
@@ -270,6 +269,17 @@ def _media_type(request: Request) -> str:
 
 def _named(element: object) -> bool:
     return isinstance(element, dict) and isinstance(element.get("table_name"), str)
+
+
+def _batch_body(text: str) -> object:
+    """A batch body read plain (:mod:`~target_sequenced.importapi.plain`), else parsed (400)."""
+    plain = read_plain(text)
+    if plain is not None:
+        return plain
+    try:
+        return parse(text)
+    except (ValueError, RecursionError) as exc:
+        raise _Refusal(400, bodies.malformed("batch", _reason(exc))) from exc
 
 
 def _reason(exc: BaseException) -> str:

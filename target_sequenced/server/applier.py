@@ -44,6 +44,7 @@ from target_sequenced.core.errors import InputError, PayloadError
 from target_sequenced.core.loader import Loader
 from target_sequenced.destinations import open_destination
 from target_sequenced.importapi.loading import PayloadLoader
+from target_sequenced.importapi.plain import PlainPayload
 
 if t.TYPE_CHECKING:
     import logging
@@ -60,7 +61,6 @@ NEVER = 2**62
 @dataclass
 class _Request:
     payload: object
-    text: str | None
     endpoint: Shape
     size: int
     table: str
@@ -130,16 +130,13 @@ class Applier:
         )
         self._guard = threading.Lock()
 
-    def apply(
-        self, payload: object, text: str | None, tables: t.Iterable[str], endpoint: Shape
-    ) -> int:
+    def apply(self, payload: object, tables: t.Iterable[str], endpoint: Shape) -> int:
         """Load one payload; its record count once committed. Raises what the core raises.
 
-        ``text``: the body as received, when its numbers survive DuckDB's
-        reading (:func:`~target_sequenced.core.exact.parse_noting`), else None.
+        ``payload``: the body parsed, or a :class:`~target_sequenced.importapi.plain.PlainPayload`.
         """
         names = sorted(set(tables))
-        request = _Request(payload, text, endpoint, _size(payload), names[0] if names else "")
+        request = _Request(payload, endpoint, _size(payload), names[0] if names else "")
         if len(names) != 1:
             with self._locked(names):
                 self._run([request])
@@ -185,7 +182,7 @@ class Applier:
             core.receiving(request.line)
             try:
                 request.records = payloads.load(
-                    request.payload, request.line, request.text, endpoint=request.endpoint
+                    request.payload, request.line, endpoint=request.endpoint
                 )
             except PayloadError as exc:
                 request.finish(exc)  # taken back whole; the others go on
@@ -257,6 +254,8 @@ class Applier:
 
 def _size(payload: object) -> int:
     """Records a payload brings (its messages, or its push elements)."""
+    if isinstance(payload, PlainPayload):
+        return payload.count
     if isinstance(payload, dict):
         messages = payload.get("messages")
         return len(messages) if isinstance(messages, list) else 1

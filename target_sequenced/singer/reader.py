@@ -21,7 +21,6 @@ settles, so a bad record never lets a later line's effect through.
 from __future__ import annotations
 
 import contextlib
-import json
 import typing as t
 from collections import Counter, defaultdict
 
@@ -29,7 +28,8 @@ from singer_sdk.singerlib.encoding import SimpleSingerReader
 
 from target_sequenced.core.batches import Lines, Texts, arrival
 from target_sequenced.core.errors import InputError, InvalidLineError, SchemaError
-from target_sequenced.core.exact import parse_noting
+from target_sequenced.core.exact import parse_line
+from target_sequenced.importapi.plain import read_plain
 from target_sequenced.importapi.translate import shape_of
 from target_sequenced.singer.chunks import STATE_SPLIT, Chunk, read_ahead
 from target_sequenced.singer.errors import for_the_sdk
@@ -192,11 +192,11 @@ class LineReader(SimpleSingerReader):
             raise InvalidLineError(msg) from exc
         if not text.strip():
             return
-        try:
-            value, survives = parse_noting(text)
-        except (ValueError, RecursionError) as exc:
-            msg = f"input line {number}: not valid JSON ({_reason(exc)})"
-            raise InvalidLineError(msg) from exc
+        if self.payloads is not None and (plain := read_plain(text)) is not None:
+            self._settle()
+            self._stats["RECORD"] += self.payloads.load(plain, number)
+            return
+        value = parse_line(text, number)
         shape = shape_of(value)
         if shape is None:
             msg = (
@@ -208,9 +208,7 @@ class LineReader(SimpleSingerReader):
         if shape != "singer":
             self._settle()
             if self.payloads is not None:
-                self._stats["RECORD"] += self.payloads.load(
-                    value, number, text if survives else None
-                )
+                self._stats["RECORD"] += self.payloads.load(value, number)
             return
         self._message(value, text, number, callbacks)
 
@@ -259,12 +257,3 @@ def _check_schema_message(message: dict, number: int) -> None:
             f"with 'properties' (an object), found {found}"
         )
         raise SchemaError(msg, remedy="the tap must describe the stream's record properties")
-
-
-def _reason(exc: BaseException) -> str:
-    if isinstance(exc, RecursionError):
-        return "nested too deeply"
-    if isinstance(exc, json.JSONDecodeError):
-        # Some of Python's texts end in "at" already ("Invalid control character at").
-        return f"{exc.msg.removesuffix(' at')} at character {exc.pos + 1}"
-    return str(exc)

@@ -1,0 +1,122 @@
+"""The usual Import API batch read in one typed parse: its envelope checked, its records cut out.
+
+msgspec decodes the text as :class:`.payload_rules.PlainBatch`: every message
+an upsert whose types and ranges hold, its ``data`` kept as the text it was
+sent. The batch's other fields are parsed (they are small) and checked by the
+same rules as any batch's (:func:`.payload_rules.head_errors`). Its records
+then reach the core as RECORD texts (:func:`.records.from_raw`) that the bulk
+checks read, with no Python object made per value.
+
+Anything else is no *plain* batch, and is read the usual way
+(:func:`.exact.parse`, then :mod:`.translate`), which words every violation:
+a text msgspec refuses, a violation of the envelope, an ``activate_version``
+message, a ``time_extracted`` that is no date-time, a ``data`` that is no
+object or that holds its own ``_sdc_sequence``.
+"""
+
+from __future__ import annotations
+
+import re
+import typing as t
+from dataclasses import dataclass
+
+import msgspec
+import pyarrow as pa
+
+from target_sequenced.core.exact import parse, parse_line
+from target_sequenced.importapi.payload_rules import (
+    BATCH_KEYS,
+    PlainBatch,
+    PlainUpsert,
+    head_errors,
+)
+from target_sequenced.importapi.records import from_raw, head
+from target_sequenced.importapi.stitch_validation import is_date_time
+
+_DECODE = msgspec.json.Decoder(PlainBatch).decode
+_HEAD = tuple(name for name in BATCH_KEYS if name != "messages")
+_OWN_SEQUENCE = '"_sdc_sequence"'
+_ESCAPED_LETTER = re.compile(r"\\u00(?:5[fF]|6[1-9a-fA-F]|7[0-9aA])")
+"""An escaped ``_`` or ``a``-``z``, which can spell ``_sdc_sequence`` (``_sdc\\u005fsequence``)."""
+
+
+@dataclass(frozen=True)
+class PlainPayload:
+    """A batch of upserts whose envelope holds: its fields, and its messages as decoded."""
+
+    text: str
+    head: dict[str, t.Any]
+    """Every field but ``messages``, parsed as :func:`.exact.parse` parses."""
+    messages: list[PlainUpsert]
+
+    @property
+    def table(self) -> str:
+        """The batch's ``table_name``."""
+        return t.cast("str", self.head["table_name"])
+
+    @property
+    def count(self) -> int:
+        """How many messages (each an upsert)."""
+        return len(self.messages)
+
+    def records(self, base: int) -> pa.Table | None:
+        """The records as ``(_arrival, _pos, j)`` from arrival ``base``; None: encode them."""
+        version = self.head.get("table_version", 0)
+        extracted = [m.time_extracted for m in self.messages]
+        given = [e for e in extracted if e is not msgspec.UNSET]
+        texts = from_raw(
+            head(self.table, version),
+            [m.sequence for m in self.messages],
+            [m.data for m in self.messages],
+            [None if e is msgspec.UNSET else e for e in extracted] if given else None,
+        )
+        if texts is None:
+            return None
+        count = len(self.messages)
+        return pa.table(
+            {
+                "_arrival": pa.array(range(base, base + count), pa.int64()),
+                "_pos": pa.array(range(count), pa.int64()),
+                "j": texts,
+            }
+        )
+
+    def parsed(self, line: int) -> t.Any:  # noqa: ANN401 - any JSON value
+        """The whole batch parsed, read from input line ``line`` (to word its violations).
+
+        Raises:
+            InvalidLineError: Python's JSON parser refuses what msgspec read.
+        """
+        return parse_line(self.text, line)
+
+
+def read_plain(text: str) -> PlainPayload | None:
+    """``text`` as a plain batch, or None when it is not one (read it the usual way)."""
+    try:
+        decoded = _DECODE(text)
+        fields = {name: getattr(decoded, name) for name in _HEAD}
+        found = {k: parse(bytes(v)) for k, v in fields.items() if v is not msgspec.UNSET}
+    except (msgspec.MsgspecError, ValueError, RecursionError):
+        return None
+    messages = decoded.messages
+    if head_errors(found, len(messages)):
+        return None
+    given = [m.time_extracted for m in messages if m.time_extracted is not msgspec.UNSET]
+    if not all(is_date_time(t.cast("str", e)) for e in given):
+        return None
+    if (_OWN_SEQUENCE in text or _ESCAPED_LETTER.search(text)) and any(
+        _holds_sequence(bytes(m.data)) for m in messages
+    ):
+        return None
+    return PlainPayload(text, found, messages)
+
+
+def _holds_sequence(data: bytes) -> bool:
+    """Whether a ``data`` text may hold ``_sdc_sequence`` among its members (parsed to tell)."""
+    if _OWN_SEQUENCE.encode() not in data and b"\\u00" not in data:
+        return False
+    try:
+        found = parse(data)
+    except (ValueError, RecursionError):
+        return True
+    return isinstance(found, dict) and "_sdc_sequence" in found
