@@ -29,6 +29,7 @@ from tests.helpers import (
     run_target_failing,
     run_target_with_stats,
     schema,
+    state,
 )
 from tests.test_generated import assert_tables_match
 
@@ -168,3 +169,25 @@ def test_a_line_that_is_not_utf8_is_named(db: Db) -> None:
     with pytest.raises(InputError, match=r"^input line 3: not UTF-8 text \(invalid start byte"):
         target.listen(file_input=io.TextIOWrapper(io.BytesIO(data)))
     assert reader_stopped()
+
+
+def test_ahead_runs_in_the_reading_thread_on_the_lines_that_end_segments() -> None:
+    text = lines(
+        schema("s", {"id": {"type": "integer"}}),
+        record("s", {"id": 1}),
+        state({"n": 1}),
+        {"table_name": "t", "messages": []},
+        record("s", {"id": 2}),
+    )
+    seen: list[tuple[bytes, str]] = []
+
+    def ahead(line: bytes | bytearray) -> object | None:
+        seen.append((bytes(line), threading.current_thread().name))
+        return None if b"SCHEMA" in line else len(line)
+
+    (chunk,) = chunks.read_ahead(io.StringIO(text), bulk=True, ahead=ahead)
+    given = text.splitlines(keepends=True)
+    # The SCHEMA (line 1) and the batch (line 4) end segments; RECORD and STATE lines do not.
+    assert [line.decode() for line, _ in seen] == [given[0], given[3]]
+    assert {name for _, name in seen} == {"target-sequenced-read-ahead"}
+    assert chunk.ahead == {4: len(given[3])}

@@ -221,3 +221,17 @@ def test_a_loading_rule_in_a_batch_stops_at_its_item_by_default(db: Db) -> None:
     error, _ = run_target_failing(db.config(), simplejson.dumps(payload) + "\n")
     assert "input line 1 (item 1)" in str(error)
     assert "#/big: integer outside the signed 64-bit range" in str(error)
+
+
+def test_a_batch_read_ahead_or_when_its_line_comes_loads_the_same(db: Db) -> None:
+    # Without a stream map the reading thread reads batch lines ahead
+    # (singer/chunks.py, ``ahead``); with one, each line is read as it comes.
+    def text(suffix: str) -> str:
+        first = batch_text(AWKWARD + LOSSY).replace('"items"', f'"items{suffix}"')
+        return first + batch_text(LOSSY[::-1]).replace('"items"', f'"other{suffix}"')
+
+    run_target(db.config(), text("_ahead"))
+    run_target(db.config(flattening_enabled=True, flattening_max_depth=1), text("_later"))
+    for name in ("items", "other"):
+        assert table(db, f"{name}_ahead") == table(db, f"{name}_later")
+        assert len(table(db, f"{name}_ahead")) >= len(LOSSY)

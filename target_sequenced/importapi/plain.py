@@ -24,12 +24,7 @@ import msgspec
 import pyarrow as pa
 
 from target_sequenced.core.exact import parse, parse_line
-from target_sequenced.importapi.payload_rules import (
-    BATCH_KEYS,
-    PlainBatch,
-    PlainUpsert,
-    head_errors,
-)
+from target_sequenced.importapi.payload_rules import BATCH_KEYS, PlainBatch, head_errors
 from target_sequenced.importapi.records import from_raw, head
 from target_sequenced.importapi.stitch_validation import is_date_time
 
@@ -42,42 +37,30 @@ _ESCAPED_LETTER = re.compile(r"\\u00(?:5[fF]|6[1-9a-fA-F]|7[0-9aA])")
 
 @dataclass(frozen=True)
 class PlainPayload:
-    """A batch of upserts whose envelope holds: its fields, and its messages as decoded."""
+    """A batch of upserts whose envelope holds: its fields, and its records' RECORD texts."""
 
     text: str
     head: dict[str, t.Any]
     """Every field but ``messages``, parsed as :func:`.exact.parse` parses."""
-    messages: list[PlainUpsert]
+    count: int
+    """How many messages (each an upsert)."""
+    texts: pa.Array | None
+    """The records' RECORD texts, in order (None: a ``data`` is no object; encode them)."""
 
     @property
     def table(self) -> str:
         """The batch's ``table_name``."""
         return t.cast("str", self.head["table_name"])
 
-    @property
-    def count(self) -> int:
-        """How many messages (each an upsert)."""
-        return len(self.messages)
-
     def records(self, base: int) -> pa.Table | None:
         """The records as ``(_arrival, _pos, j)`` from arrival ``base``; None: encode them."""
-        version = self.head.get("table_version", 0)
-        extracted = [m.time_extracted for m in self.messages]
-        given = [e for e in extracted if e is not msgspec.UNSET]
-        texts = from_raw(
-            head(self.table, version),
-            [m.sequence for m in self.messages],
-            [m.data for m in self.messages],
-            [None if e is msgspec.UNSET else e for e in extracted] if given else None,
-        )
-        if texts is None:
+        if self.texts is None:
             return None
-        count = len(self.messages)
         return pa.table(
             {
-                "_arrival": pa.array(range(base, base + count), pa.int64()),
-                "_pos": pa.array(range(count), pa.int64()),
-                "j": texts,
+                "_arrival": pa.array(range(base, base + self.count), pa.int64()),
+                "_pos": pa.array(range(self.count), pa.int64()),
+                "j": self.texts,
             }
         )
 
@@ -91,7 +74,10 @@ class PlainPayload:
 
 
 def read_plain(text: str) -> PlainPayload | None:
-    """``text`` as a plain batch, or None when it is not one (read it the usual way)."""
+    """``text`` as a plain batch, or None when it is not one (read it the usual way).
+
+    Pure, so the Singer reader calls it ahead, in the thread that reads the input.
+    """
     try:
         decoded = _DECODE(text)
         fields = {name: getattr(decoded, name) for name in _HEAD}
@@ -101,14 +87,21 @@ def read_plain(text: str) -> PlainPayload | None:
     messages = decoded.messages
     if head_errors(found, len(messages)):
         return None
-    given = [m.time_extracted for m in messages if m.time_extracted is not msgspec.UNSET]
+    extracted = [m.time_extracted for m in messages]
+    given = [e for e in extracted if e is not msgspec.UNSET]
     if not all(is_date_time(t.cast("str", e)) for e in given):
         return None
     if (_OWN_SEQUENCE in text or _ESCAPED_LETTER.search(text)) and any(
         _holds_sequence(bytes(m.data)) for m in messages
     ):
         return None
-    return PlainPayload(text, found, messages)
+    texts = from_raw(
+        head(t.cast("str", found["table_name"]), found.get("table_version", 0)),
+        [m.sequence for m in messages],
+        [m.data for m in messages],
+        [None if e is msgspec.UNSET else t.cast("str", e) for e in extracted] if given else None,
+    )
+    return PlainPayload(text, found, len(messages), texts)
 
 
 def _holds_sequence(data: bytes) -> bool:

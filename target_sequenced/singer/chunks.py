@@ -141,6 +141,8 @@ class Chunk:
     table: pa.Table | None = None
     """Columns ``line`` and ``j`` for the bulk path; None if a line is not UTF-8."""
     segments: list[Segment] = field(default_factory=list)
+    ahead: dict[int, object] = field(default_factory=dict)
+    """What the reader's ``ahead`` made of lines that end segments, by line number."""
 
     def __len__(self) -> int:
         """How many lines."""
@@ -219,8 +221,19 @@ def segments(
     return found
 
 
-def prepare(data: bytes | bytearray, base: int, *, bulk: bool, split: int = STATE_SPLIT) -> Chunk:
-    """A chunk, with its Arrow table and segments when ``bulk``."""
+Ahead = t.Callable[[bytes | bytearray], object | None]
+"""Work on a line that ends a segment, done in the reading thread (None: nothing to keep)."""
+
+
+def prepare(
+    data: bytes | bytearray,
+    base: int,
+    *,
+    bulk: bool,
+    split: int = STATE_SPLIT,
+    ahead: Ahead | None = None,
+) -> Chunk:
+    """A chunk, with its Arrow table, its segments and ``ahead``'s work when ``bulk``."""
     offsets = line_offsets(data)
     if not bulk:
         return Chunk(data, offsets, base)
@@ -237,14 +250,27 @@ def prepare(data: bytes | bytearray, base: int, *, bulk: bool, split: int = STAT
     table = pa.table({"line": lines, "j": strings})
     # Several record batches, so that DuckDB scans them on every core.
     table = pa.Table.from_batches(table.to_batches(max_chunksize=SCAN_ROWS))
-    return Chunk(data, offsets, base, table, segments(data, offsets, base, split))
+    chunk = Chunk(data, offsets, base, table, segments(data, offsets, base, split))
+    if ahead is not None:
+        for segment in chunk.segments:
+            if segment.other is not None:
+                found = ahead(chunk.line(segment.other))
+                if found is not None:
+                    chunk.ahead[segment.other] = found
+    return chunk
 
 
 _END = object()
 
 
-def read_ahead(source: t.IO[str], *, bulk: bool, split: int = STATE_SPLIT) -> t.Iterator[Chunk]:
+def read_ahead(
+    source: t.IO[str], *, bulk: bool, split: int = STATE_SPLIT, ahead: Ahead | None = None
+) -> t.Iterator[Chunk]:
     """The input's chunks; the next one is read and prepared while the caller uses one.
+
+    ``ahead`` runs on each line that ends a segment of a bulk chunk, in the
+    reading thread (:func:`prepare`): work on such a line that needs no state,
+    done while DuckDB loads the chunk before.
 
     Stopping early (an error while a chunk is processed) stops the reading
     thread after the chunk it is reading. An error while reading is raised
@@ -258,7 +284,7 @@ def read_ahead(source: t.IO[str], *, bulk: bool, split: int = STATE_SPLIT) -> t.
         base = 0
         try:
             for data in _paced(read_blocks(source, CHUNK_BYTES), slots, stop):
-                chunk = prepare(data, base, bulk=bulk, split=split)
+                chunk = prepare(data, base, bulk=bulk, split=split, ahead=ahead)
                 ready.put(chunk)
                 base += len(chunk)
         except BaseException as exc:  # noqa: BLE001 - raised again in the consumer

@@ -29,7 +29,7 @@ from singer_sdk.singerlib.encoding import SimpleSingerReader
 from target_sequenced.core.batches import Lines, Texts, arrival
 from target_sequenced.core.errors import InputError, InvalidLineError, SchemaError
 from target_sequenced.core.exact import parse_line
-from target_sequenced.importapi.plain import read_plain
+from target_sequenced.importapi.plain import PlainPayload, read_plain
 from target_sequenced.importapi.translate import shape_of
 from target_sequenced.singer.chunks import STATE_SPLIT, Chunk, read_ahead
 from target_sequenced.singer.errors import for_the_sdk
@@ -98,7 +98,8 @@ class LineReader(SimpleSingerReader):
             # in time to come out after that load (contract 7).
             split = max(STATE_SPLIT, core.settings.batch_size_rows // 4)
             source = file_input or self.default_input
-            for chunk in read_ahead(source, bulk=self.bulk, split=split):
+            ahead = _read_plain if self.payloads is not None else None
+            for chunk in read_ahead(source, bulk=self.bulk, split=split, ahead=ahead):
                 if chunk.table is None:
                     for number, line in chunk.numbered():
                         self._line(line, number, callbacks)
@@ -128,7 +129,8 @@ class LineReader(SimpleSingerReader):
                 self._line(line, number, callbacks)
             self._settle()
             if segment.other is not None:
-                self._line(chunk.line(segment.other), segment.other, callbacks)
+                number = segment.other
+                self._line(chunk.line(number), number, callbacks, chunk.ahead.get(number))
 
     def _run(self, chunk: Chunk, stream: str, numbers: list[int], callbacks: Callbacks) -> None:
         core = self._core
@@ -166,13 +168,15 @@ class LineReader(SimpleSingerReader):
         self._pending.clear()
         self.flush()
 
-    def _line(self, line: bytes | bytearray, number: int, callbacks: Callbacks) -> None:
-        """Handle one line; an error stops the run at it."""
+    def _line(
+        self, line: bytes | bytearray, number: int, callbacks: Callbacks, ahead: object = None
+    ) -> None:
+        """Handle one line (``ahead``: what the reading thread made of it); an error stops there."""
         self.line_number = number
         core = self._core
         core.receiving(number)
         try:
-            self._dispatch(line, number, callbacks)
+            self._dispatch(line, number, callbacks, ahead)
         except InputError as exc:
             core.stop_at(arrival(number), exc)
             # The segment's STATE lines before this one arrived before it.
@@ -184,7 +188,13 @@ class LineReader(SimpleSingerReader):
             self._settle()
             raise
 
-    def _dispatch(self, line: bytes | bytearray, number: int, callbacks: Callbacks) -> None:
+    def _dispatch(
+        self, line: bytes | bytearray, number: int, callbacks: Callbacks, ahead: object
+    ) -> None:
+        if self.payloads is not None and isinstance(ahead, PlainPayload):
+            self._settle()
+            self._stats["RECORD"] += self.payloads.load(ahead, number)
+            return
         try:
             text = line.decode()
         except UnicodeDecodeError as exc:
@@ -257,3 +267,11 @@ def _check_schema_message(message: dict, number: int) -> None:
             f"with 'properties' (an object), found {found}"
         )
         raise SchemaError(msg, remedy="the tap must describe the stream's record properties")
+
+
+def _read_plain(line: bytes | bytearray) -> PlainPayload | None:
+    """A line read as a plain Import API batch, in the reading thread (None: read it later)."""
+    try:
+        return read_plain(line.decode())
+    except UnicodeDecodeError:
+        return None
