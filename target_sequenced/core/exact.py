@@ -36,7 +36,7 @@ def _not_json(name: str) -> t.NoReturn:
     raise ValueError(msg)
 
 
-def parse(text: str | bytes) -> t.Any:  # noqa: ANN401 - any JSON value
+def parse(text: str | bytes | bytearray) -> t.Any:  # noqa: ANN401 - any JSON value
     """Parse JSON as the SDK does: numbers with a fraction or exponent as ``Decimal``.
 
     ``NaN`` and ``Infinity`` are refused (``ValueError``), as JSON has none.
@@ -44,7 +44,7 @@ def parse(text: str | bytes) -> t.Any:  # noqa: ANN401 - any JSON value
     return json.loads(text, parse_float=decimal.Decimal, parse_constant=_not_json)
 
 
-def parse_line(text: str, line: int) -> t.Any:  # noqa: ANN401 - any JSON value
+def parse_line(text: str | bytes | bytearray, line: int) -> t.Any:  # noqa: ANN401 - any JSON value
     """:func:`parse` of input line ``line``; :class:`InvalidLineError` says why it is no JSON."""
     try:
         return parse(text)

@@ -31,15 +31,18 @@ from target_sequenced.importapi.stitch_validation import is_date_time
 _DECODE = msgspec.json.Decoder(PlainBatch).decode
 _HEAD = tuple(name for name in BATCH_KEYS if name != "messages")
 _OWN_SEQUENCE = '"_sdc_sequence"'
-_ESCAPED_LETTER = re.compile(r"\\u00(?:5[fF]|6[1-9a-fA-F]|7[0-9aA])")
+_ESCAPED_LETTER = r"\\u00(?:5[fF]|6[1-9a-fA-F]|7[0-9aA])"
 """An escaped ``_`` or ``a``-``z``, which can spell ``_sdc_sequence`` (``_sdc\\u005fsequence``)."""
+_IN_TEXT = re.compile(_ESCAPED_LETTER)
+_IN_BYTES = re.compile(_ESCAPED_LETTER.encode())
 
 
 @dataclass(frozen=True)
 class PlainPayload:
     """A batch of upserts whose envelope holds: its fields, and its records' RECORD texts."""
 
-    text: str
+    text: str | bytes | bytearray
+    """As :func:`read_plain` was given it."""
     head: dict[str, t.Any]
     """Every field but ``messages``, parsed as :func:`.exact.parse` parses."""
     count: int
@@ -73,10 +76,12 @@ class PlainPayload:
         return parse_line(self.text, line)
 
 
-def read_plain(text: str) -> PlainPayload | None:
+def read_plain(text: str | bytes | bytearray) -> PlainPayload | None:
     """``text`` as a plain batch, or None when it is not one (read it the usual way).
 
-    Pure, so the Singer reader calls it ahead, in the thread that reads the input.
+    ``text``: a str, or bytes known to be UTF-8 (msgspec leaves what it keeps
+    as raw text unchecked). Pure, so the Singer reader calls it ahead, in the
+    thread that reads the input.
     """
     try:
         decoded = _DECODE(text)
@@ -91,9 +96,7 @@ def read_plain(text: str) -> PlainPayload | None:
     given = [e for e in extracted if e is not msgspec.UNSET]
     if not all(is_date_time(t.cast("str", e)) for e in given):
         return None
-    if (_OWN_SEQUENCE in text or _ESCAPED_LETTER.search(text)) and any(
-        _holds_sequence(bytes(m.data)) for m in messages
-    ):
+    if _may_hold_sequence(text) and any(_holds_sequence(bytes(m.data)) for m in messages):
         return None
     texts = from_raw(
         head(t.cast("str", found["table_name"]), found.get("table_version", 0)),
@@ -102,6 +105,13 @@ def read_plain(text: str) -> PlainPayload | None:
         [None if e is msgspec.UNSET else t.cast("str", e) for e in extracted] if given else None,
     )
     return PlainPayload(text, found, len(messages), texts)
+
+
+def _may_hold_sequence(text: str | bytes | bytearray) -> bool:
+    """Whether some ``data`` of the batch may hold ``_sdc_sequence`` (each is then looked at)."""
+    if isinstance(text, str):
+        return _OWN_SEQUENCE in text or _IN_TEXT.search(text) is not None
+    return _OWN_SEQUENCE.encode() in text or _IN_BYTES.search(text) is not None
 
 
 def _holds_sequence(data: bytes) -> bool:

@@ -55,8 +55,6 @@ def from_raw(
     data = pa.StringArray.from_buffers(len(lengths), offsets.buffers()[1], pa.py_buffer(joined))
     if not pc.all(pc.starts_with(data, "{")).as_py():
         return None
-    members = pc.binary_join_element_wise(",", pc.utf8_slice_codeunits(data, 1), "")
-    tail = pc.if_else(pc.match_substring_regex(data, _EMPTY_OBJECT), "}", members)
     after: pa.Array | str = ""
     if extracted is not None:
         after = pa.array(
@@ -64,7 +62,17 @@ def from_raw(
             pa.string(),
         )
     number = pc.cast(pa.array(sequences, pa.int64()), pa.string())
-    return pc.binary_join_element_wise(start, number, tail, after, "}", "")
+    # The record's members follow its sequence: each data without its "{".
+    # Arrow's passes over the texts allocate as much again each; an empty
+    # object, which has no members, costs one more pass only when there is one.
+    texts = pc.binary_join_element_wise(
+        start, number, ",", pc.utf8_slice_codeunits(data, 1), after, "}", ""
+    )
+    empty = pc.match_substring_regex(data, _EMPTY_OBJECT)
+    if pc.any(empty).as_py():
+        alone = pc.binary_join_element_wise(start, number, "}", after, "}", "")
+        texts = pc.if_else(empty, alone, texts)
+    return texts
 
 
 def encoded(messages: list[dict], *, stream: str, version: int) -> t.Iterator[str]:

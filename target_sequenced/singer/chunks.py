@@ -222,7 +222,7 @@ def segments(
 
 
 Ahead = t.Callable[[bytes | bytearray], object | None]
-"""Work on a line that ends a segment, done in the reading thread (None: nothing to keep)."""
+"""Work on a line that ends a segment (valid UTF-8), in the reading thread (None: nothing kept)."""
 
 
 def prepare(

@@ -98,7 +98,8 @@ class LineReader(SimpleSingerReader):
             # in time to come out after that load (contract 7).
             split = max(STATE_SPLIT, core.settings.batch_size_rows // 4)
             source = file_input or self.default_input
-            ahead = _read_plain if self.payloads is not None else None
+            # Lines of a bulk chunk, which alone are read ahead, are known to be UTF-8.
+            ahead = read_plain if self.payloads is not None else None
             for chunk in read_ahead(source, bulk=self.bulk, split=split, ahead=ahead):
                 if chunk.table is None:
                     for number, line in chunk.numbered():
@@ -130,7 +131,10 @@ class LineReader(SimpleSingerReader):
             self._settle()
             if segment.other is not None:
                 number = segment.other
-                self._line(chunk.line(number), number, callbacks, chunk.ahead.get(number))
+                ahead = chunk.ahead.get(number)
+                # A line read ahead needs no copy of its own.
+                line = chunk.line(number) if ahead is None else b""
+                self._line(line, number, callbacks, ahead)
 
     def _run(self, chunk: Chunk, stream: str, numbers: list[int], callbacks: Callbacks) -> None:
         core = self._core
@@ -267,11 +271,3 @@ def _check_schema_message(message: dict, number: int) -> None:
             f"with 'properties' (an object), found {found}"
         )
         raise SchemaError(msg, remedy="the tap must describe the stream's record properties")
-
-
-def _read_plain(line: bytes | bytearray) -> PlainPayload | None:
-    """A line read as a plain Import API batch, in the reading thread (None: read it later)."""
-    try:
-        return read_plain(line.decode())
-    except UnicodeDecodeError:
-        return None
