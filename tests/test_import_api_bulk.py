@@ -176,6 +176,7 @@ ONE = _message_texts('{"id":1}')
 )  # fmt: skip
 def test_which_batches_are_read_plain(text: str, plain: bool) -> None:
     assert (read_plain(text) is not None) is plain
+    assert (read_plain(bytearray(text.encode())) is not None) is plain  # as a chunk's line
 
 
 def test_a_data_that_is_no_object_is_left_to_the_payload_rules(db: Db) -> None:
