@@ -103,9 +103,8 @@ class Loader:
         found = self.position + self._index
         self._index += count
         if self._index >= ARRIVAL_STEP:
-            line = line_of(self.position)
-            msg = f"input line {line}: more than {ARRIVAL_STEP - 1} records from one line"
-            raise InputError(msg)
+            where = f"input line {line_of(self.position)}"
+            raise InputError(f"{where}: more than {ARRIVAL_STEP - 1} records from one line")
         return found
 
     # -- what adapters send --------------------------------------------------
@@ -164,11 +163,10 @@ class Loader:
         else:
             self.streams[stream] = held
 
-    def open_soon(self) -> None:
-        """Open the destination and the workspace in threads, while the adapter starts reading."""
-        opener = getattr(self.destination, "open_soon", None)
-        if opener is not None:
-            opener()
+    def open_soon(self, *, create: bool = False) -> None:
+        """Open destination (``create``: a file not made yet too) and workspace, in threads."""
+        if (opener := getattr(self.destination, "open_soon", None)) is not None:
+            opener(create=create)
         self.workspace.open_soon()
 
     def knows(self, stream: str) -> bool:
@@ -254,6 +252,8 @@ class Loader:
             self._refused(state, batch, added.invalid, indexes, added.source)
         if state.source is None:
             state.source = state.buffer.first_source()
+        if len(state.buffer):
+            self.open_soon(create=True)  # a commit follows: its connection opens meanwhile
         if self.buffered() >= self.settings.batch_size_rows and self._stop is None:
             self._load_all()
         return True

@@ -74,13 +74,15 @@ class SqlDestination:
 
     # -- connections -----------------------------------------------------------
 
-    def open_soon(self) -> None:
+    def open_soon(self, *, create: bool = False) -> None:
         """Connect in a thread while the caller goes on; the first statement waits for it.
 
-        If connecting fails there, the first statement connects again and
-        raises where it always did.
+        An embedded database's file that does not exist yet is created only
+        with ``create`` (the caller knows a commit will follow). If connecting
+        fails there, the first statement connects again and raises where it
+        always did.
         """
-        if self._engine is None and not self._not_made_yet():
+        if self._engine is None and (create or not self._not_made_yet()):
             self._opening.start(self._connect_quietly)
 
     def _not_made_yet(self) -> bool:
