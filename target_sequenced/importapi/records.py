@@ -18,7 +18,6 @@ import itertools
 import typing as t
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import simplejson
 
 _ENCODE = simplejson.JSONEncoder(use_decimal=True, separators=(",", ":")).encode
@@ -47,6 +46,10 @@ def from_raw(
     bytes-like object; ``extracted``: each message's ``time_extracted`` (None:
     no message has one). None when a ``data`` is no JSON object.
     """
+    # Imported here: Singer input never needs it, and its import is slow
+    # (bench/README.md, "Measured choices").
+    import pyarrow.compute as pc  # noqa: PLC0415
+
     lengths = [len(d) for d in datas]
     joined = b"".join(datas)
     if len(joined) > _MAX_OFFSET:
