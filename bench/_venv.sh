@@ -5,3 +5,6 @@ mode=run
 if compgen -G "$here/../.venv/.installed-*-dev" >/dev/null; then mode=dev; fi
 # shellcheck source=../scripts/_env.sh
 source "$here/../scripts/_env.sh" "$mode"   # sets ROOT and VENV; installs what is missing
+# The project is installed editable: without this, a run under PYTHONDONTWRITEBYTECODE=1
+# compiles every module of it again, which an installed wheel (bytecode made by pip) never does.
+"$VENV/bin/python" -m compileall -q "$ROOT/target_sequenced"
