@@ -74,11 +74,7 @@ def singer_text(records: list[dict], **extra: t.Any) -> str:
     )
 
 
-def table(db: Db, name: str) -> list[dict]:
-    return [{k: v for k, v in row.items() if k not in SYSTEM} for row in db.rows(name)]
-
-
-@pytest.mark.parametrize(
+BATCHES = pytest.mark.parametrize(
     ("records", "extra"),
     [
         (AWKWARD, {}),
@@ -87,6 +83,13 @@ def table(db: Db, name: str) -> list[dict]:
     ],
     ids=["awkward", "numbers-a-double-cannot-hold", "time-extracted"],
 )
+
+
+def table(db: Db, name: str) -> list[dict]:
+    return [{k: v for k, v in row.items() if k not in SYSTEM} for row in db.rows(name)]
+
+
+@BATCHES
 def test_a_batch_loads_as_its_records_would_as_singer_lines(
     db: Db, records: list[dict], extra: dict
 ) -> None:
@@ -107,15 +110,7 @@ def test_data_holding_its_own_sdc_sequence_takes_the_message_sequence(db: Db) ->
     assert [(r["name"], r["_sdc_sequence"]) for r in db.rows("items")] == [("a", 20)]
 
 
-@pytest.mark.parametrize(
-    ("records", "extra"),
-    [
-        (AWKWARD, {}),
-        (AWKWARD + LOSSY, {}),
-        (AWKWARD, {"time_extracted": "2021-05-06T07:08:09Z"}),
-    ],
-    ids=["awkward", "numbers-a-double-cannot-hold", "time-extracted"],
-)
+@BATCHES
 def test_a_plain_batch_gives_the_records_the_encoder_gives(
     records: list[dict], extra: dict
 ) -> None:
