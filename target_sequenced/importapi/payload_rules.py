@@ -236,14 +236,6 @@ def batch_record_errors(schema: dict, keys: list[str], messages: list[dict]) -> 
     return texts
 
 
-def batch_keys_errors(keys: list[str], messages: list[dict]) -> list[str]:
-    """The records' key presence and length alone (their schema left to the bulk checks)."""
-    upserts = [(i, m["data"]) for i, m in enumerate(messages) if m["action"] == "upsert"]
-    if all(_key_fine(data.get(key)) for _, data in upserts for key in keys):
-        return []  # the usual batch: nothing to word
-    return [text for index, data in upserts for text in _key_errors(index, data, keys)]
-
-
 def _key_fine(value: object) -> bool:
     """A key value Stitch takes: present, not null, a string shorter than the limit."""
     return value is not None and not (isinstance(value, str) and len(value) >= BATCH_KEY_LIMIT)

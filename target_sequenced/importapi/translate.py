@@ -55,7 +55,6 @@ from target_sequenced.importapi.payload_rules import (
     FAILED,
     batch_envelope_errors,
     batch_key_errors,
-    batch_keys_errors,
     batch_record_errors,
     push_errors,
 )
@@ -140,8 +139,9 @@ class Translator:
         changes) unless the whole payload is valid.
 
         ``conformity=False`` (a batch of upserts only) leaves the records
-        against their schema to the loading core's bulk checks (Draft 4 and
-        ``date-time``, as :data:`.loading.STITCH_BATCH` sets them), and the
+        against their schema, and their keys (present, short enough), to the
+        loading core's bulk checks (Draft 4, ``date-time`` and the key length,
+        as :data:`.loading.STITCH_BATCH` sets them), and the
         records themselves to the caller: only a SCHEMA, if one is due, is
         returned. The caller must then ask :meth:`conformity_errors` for
         Stitch's words when the core refuses a record, and :meth:`forget` what
@@ -186,15 +186,17 @@ class Translator:
         def records() -> list[str]:
             if conformity:
                 return batch_record_errors(payload["schema"], keys, payload["messages"])
-            return validator_for(payload["schema"]).schema_errors or batch_keys_errors(
-                keys, payload["messages"]
-            )
+            # The records, their keys too, are the core's checks (the caller's).
+            return validator_for(payload["schema"]).schema_errors
 
-        for stage in (
-            lambda: batch_envelope_errors(payload),
-            records,
-            lambda: batch_key_errors(payload["schema"], keys),
-        ):
+        def declaration() -> list[str]:
+            found = batch_key_errors(payload["schema"], keys)
+            if found and not conformity:
+                # The records' violations come first, as when they are checked here.
+                return batch_record_errors(payload["schema"], keys, payload["messages"]) or found
+            return found
+
+        for stage in (lambda: batch_envelope_errors(payload), records, declaration):
             if texts := stage():
                 raise PayloadError(_capped(texts), table)
         out = self._schema_due(payload)
