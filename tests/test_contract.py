@@ -10,6 +10,7 @@ import random
 
 import pytest
 
+from target_sequenced.singer.target import TargetSequenced
 from tests.helpers import (
     Db,
     lines,
@@ -321,6 +322,34 @@ def test_state_follows_its_records_into_the_table(db: Db) -> None:
     states = run_target(db.config(batch_size_rows=1), text)
     assert states[-1] == {"n": 2}
     assert final(db) == {1: (1, "a"), 2: (1, "b")}
+
+
+def test_every_state_comes_out_after_the_commit_of_the_records_before_it(
+    db: Db, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On PostgreSQL a load's commit runs in a thread while the next records are read
+    (core/inflight.py): each STATE, as it comes out, finds its records in the table."""
+    if db.dialect != "postgresql":
+        pytest.skip("commits run apart on a server only; DuckDB's stay on the loader's thread")
+    messages = [schema(S, PROPS)]
+    for i in range(6000):
+        messages.append(record(S, {"id": i % 40, "_sdc_sequence": i, "name": f"v{i}"}))
+        if i % 250 == 249:
+            messages.append(state({"n": i + 1}))
+    checked: list[int] = []
+    original = TargetSequenced._write_state_message
+
+    def write(self: TargetSequenced, value: dict) -> None:
+        sent = value["n"]  # records 0 .. sent - 1 came before it
+        stored = {k: seq for k, (seq, _name) in final(db).items()}
+        assert all(stored.get(i % 40, -1) >= i for i in range(sent)), sent
+        checked.append(sent)
+        original(self, value)
+
+    monkeypatch.setattr(TargetSequenced, "_write_state_message", write)
+    states = run_target(db.config(batch_size_rows=400), lines(*messages))
+    assert states[-1] == {"n": 6000}
+    assert len(checked) >= 4  # loads along the way, each STATE checked as it came out
 
 
 def test_failed_load_keeps_committed_loads(db: Db) -> None:

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 import pyarrow as pa
 import simplejson
 
+from target_sequenced.core.errors import InputError
+
 SCAN_ROWS = 512
 """Rows per Arrow record batch of a batch the workspace scans (one core scans one at a time)."""
 ARRIVAL_STEP = 2**24
@@ -59,6 +61,30 @@ def line_of(arrival_: int) -> int:
 def index_of(arrival_: int) -> int:
     """The place of a record among those its line brought."""
     return arrival_ % ARRIVAL_STEP
+
+
+class Arrivals:
+    """The arrivals of the records the input line being handled brings, one after another."""
+
+    def __init__(self) -> None:
+        """Before the first line."""
+        self.position = 0
+        """The arrival of the input line being handled."""
+        self._index = 0
+
+    def receiving(self, line: int) -> None:
+        """The adapter handles input line ``line`` next."""
+        self.position = arrival(line)
+        self._index = 0
+
+    def next(self, count: int = 1) -> int:
+        """The first of the arrivals of the next ``count`` records the line brings."""
+        found = self.position + self._index
+        self._index += count
+        if self._index >= ARRIVAL_STEP:
+            where = f"input line {line_of(self.position)}"
+            raise InputError(f"{where}: more than {ARRIVAL_STEP - 1} records from one line")
+        return found
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,8 @@ calls it before anything with effects, and after each group of batches)
 everything that arrived before that line is committed, the STATE that
 covers it is emitted, and the record's error is raised; nothing of the line
 or after it is written. Under ``reject`` the record goes to ``_sdc_rejected``
-in the transaction of its stream's next load, and the run goes on.
+in the transaction of its stream's next load, and the run goes on. On a
+server, a load the run goes on after commits in a thread (:mod:`.inflight`).
 """
 
 from __future__ import annotations
@@ -21,16 +22,16 @@ import datetime as dt
 import typing as t
 from dataclasses import dataclass
 
-from target_sequenced.core.batches import ARRIVAL_STEP, arrival, line_of
+from target_sequenced.core.batches import Arrivals, arrival, line_of
 from target_sequenced.core.buffer import MalformedError
 from target_sequenced.core.checks import Rules
 from target_sequenced.core.errors import (
-    InputError,
     InvalidRecordError,
     MissingKeyError,
     RecordBeforeSchemaError,
     out_of_memory_while,
 )
+from target_sequenced.core.inflight import InFlight
 from target_sequenced.core.progress import Progress
 from target_sequenced.core.sequences import SequenceClock
 from target_sequenced.core.states import PendingStates
@@ -43,7 +44,7 @@ if t.TYPE_CHECKING:
     import logging
 
     from target_sequenced.core.batches import Batch
-    from target_sequenced.core.destination import Destination
+    from target_sequenced.core.destination import Destination, LoadResult
 
 Whole = t.Callable[[list[int]], None]
 """Told the arrivals the checks refused in an all-or-nothing batch; raises to refuse it whole."""
@@ -84,28 +85,9 @@ class Loader:
         self.overwritten: set[str] = set()
         self.states = PendingStates()
         self._stop: _Stop | None = None
-        self.position = 0
-        """The arrival of the input line being handled."""
-        self._index = 0
+        self.arrivals = Arrivals()
         self.progress = Progress(settings.progress_seconds, logger)
-
-    def receiving(self, line: int) -> None:
-        """The adapter handles input line ``line`` next."""
-        self.position = arrival(line)
-        self._index = 0
-
-    def next_arrival(self) -> int:
-        """The arrival of the next record the current line brings."""
-        return self.next_arrivals(1)
-
-    def next_arrivals(self, count: int) -> int:
-        """The first of the arrivals of the next ``count`` records the current line brings."""
-        found = self.position + self._index
-        self._index += count
-        if self._index >= ARRIVAL_STEP:
-            where = f"input line {line_of(self.position)}"
-            raise InputError(f"{where}: more than {ARRIVAL_STEP - 1} records from one line")
-        return found
+        self.in_flight = InFlight()
 
     # -- what adapters send --------------------------------------------------
 
@@ -129,6 +111,7 @@ class Loader:
         ):
             return
         self.settle()
+        self.in_flight.wait()  # the stored table, as a commit running leaves it
         if existing is not None:
             self._load(existing)
         self.streams[stream] = make_stream(
@@ -266,7 +249,7 @@ class Loader:
         """
         waiting = [s for s in self.streams.values() if len(s.buffer) or s.rejected]
         for state in sorted(waiting, key=lambda s: s.buffer.oldest or 0):
-            self._load(state)
+            self._load(state, soon=True)
 
     def _refused(
         self,
@@ -361,6 +344,8 @@ class Loader:
 
     def close(self, *, keep_destination: bool = False) -> None:
         """Free the workspace; close the destination unless it is kept for the next core."""
+        with contextlib.suppress(Exception):  # a run that ends in an error: its commit's moot
+            self.in_flight.wait()
         try:
             for state in self.streams.values():
                 with contextlib.suppress(Exception):
@@ -372,8 +357,12 @@ class Loader:
 
     # -- loads -----------------------------------------------------------------
 
-    def _load(self, state: Stream, before: int | None = None) -> None:
-        """Load the stream's buffer (and, the first time, create its table even if empty)."""
+    def _load(self, state: Stream, before: int | None = None, *, soon: bool = False) -> None:
+        """Load the stream's buffer (and, the first time, create its table even if empty).
+
+        ``soon``: the run goes on at once, so a server's commit runs apart (:mod:`.inflight`).
+        """
+        self.in_flight.wait()
         replace_all = (
             self.settings.load_method == "overwrite" and state.name not in self.overwritten
         )
@@ -384,16 +373,24 @@ class Loader:
         if load is None:
             return
         since = f" (its records from input line {line_of(oldest)})" if oldest is not None else ""
-        with out_of_memory_while(f"loading stream '{state.name}'{since}"):
-            done = self.destination.load(load)
-        state.loaded(load, done)
-        if replace_all:
-            self.overwritten.add(state.name)
-        self._emit()
+
+        def commit() -> LoadResult:
+            with out_of_memory_while(f"loading stream '{state.name}'{since}"):
+                return self.destination.load(load)
+
+        def landed(done: LoadResult) -> None:
+            state.loaded(load, done)
+            if replace_all:
+                self.overwritten.add(state.name)
+            self._emit()
+
+        apart = soon and getattr(self.destination, "commits_apart", False)
+        self.in_flight.run(commit, landed, oldest, apart=apart)
 
     def _emit(self) -> None:
         waiting = [s.buffer.oldest for s in self.streams.values() if s.buffer.oldest is not None]
         waiting += [r.arrival for s in self.streams.values() for r in s.rejected]
+        waiting += [] if self.in_flight.oldest is None else [self.in_flight.oldest]
         value = self.states.safe(min(waiting) if waiting else None)
         if value is not None:
             self.emit_state(value)

@@ -112,6 +112,10 @@ class Capabilities:
     """Whether a driver error means the system refused the database memory (exit 4)."""
     file_of: t.Callable[[sa.URL], Path | None] = lambda _url: None
     """The file an embedded database keeps itself in (connecting creates it), or None."""
+    commits_apart: bool = False
+    """A server, which does a load's work in its own processes: the commit of a load
+    that does not end the run goes on in a thread while the next records are read
+    (:mod:`target_sequenced.core.inflight`)."""
 
 
 def temporary_table(name: str, columns: t.Iterable[tuple[str, TypeEngine[t.Any]]]) -> sa.Table:

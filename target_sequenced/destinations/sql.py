@@ -59,6 +59,7 @@ class SqlDestination:
         self.logger = logger
         self.max_identifier_length = caps.max_identifier_length
         self.stores_nul = caps.stores_nul
+        self.commits_apart = caps.commits_apart
         self.memory = MemoryLimit(caps, url, memory.START if memory_start is None else memory_start)
         self._engine: Engine | None = None
         self._opening = Opening("destination-open")

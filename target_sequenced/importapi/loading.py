@@ -73,7 +73,7 @@ class PayloadLoader:
             found = self._guarded(lambda: self._plain(plain, line), line)
             if found is not None:
                 return found
-            self.core.receiving(line)  # its records' places start again
+            self.core.arrivals.receiving(line)  # its records' places start again
             payload = payload.parsed(line)
         value = payload
         bulk = _upserts_only(value, endpoint)
@@ -154,7 +154,7 @@ class PayloadLoader:
         held = self.core.stream(stream)
         if messages:
             self._schema(messages[0], STITCH_BATCH)
-        records = batch(self.core.next_arrivals(count))
+        records = batch(self.core.arrivals.next(count))
         try:
             added = records is not None and self.core.add(stream, records, whole=whole)
         except PayloadError:
@@ -178,7 +178,7 @@ class PayloadLoader:
                     pending = []
                 stream = message["stream"]
                 pending.append(
-                    (self.core.next_arrival(), record_text(stream, message["record"], message))
+                    (self.core.arrivals.next(), record_text(stream, message["record"], message))
                 )
                 records += 1
                 continue
@@ -188,7 +188,7 @@ class PayloadLoader:
                 self._schema(message, rules)
             elif kind == "ACTIVATE_VERSION":
                 self.core.activate_version(
-                    message["stream"], message["version"], at=self.core.position
+                    message["stream"], message["version"], at=self.core.arrivals.position
                 )
         self._flush(stream, pending)
         return records
@@ -198,7 +198,7 @@ class PayloadLoader:
             message["stream"],
             message["schema"],
             message["key_properties"],
-            at=self.core.position,
+            at=self.core.arrivals.position,
             rules=rules,
         )
 

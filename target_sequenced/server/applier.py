@@ -179,7 +179,7 @@ class Applier:
         for request in group:
             worker.lines += 1
             request.line = worker.lines
-            core.receiving(request.line)
+            core.arrivals.receiving(request.line)
             try:
                 request.records = payloads.load(
                     request.payload, request.line, endpoint=request.endpoint

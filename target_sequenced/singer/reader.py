@@ -178,7 +178,7 @@ class LineReader(SimpleSingerReader):
         """Handle one line (``ahead``: what the reading thread made of it); an error stops there."""
         self.line_number = number
         core = self._core
-        core.receiving(number)
+        core.arrivals.receiving(number)
         try:
             self._dispatch(line, number, callbacks, ahead)
         except InputError as exc:

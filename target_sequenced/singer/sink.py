@@ -50,7 +50,10 @@ class SequencedSink(Sink):
         # Here, not in setup(): the SDK logs an error of its own for any
         # exception from setup(), and a refused schema is one located line.
         self.core.schema(
-            self.stream_name, self.original_schema, list(self.key_properties), at=self.core.position
+            self.stream_name,
+            self.original_schema,
+            list(self.key_properties),
+            at=self.core.arrivals.position,
         )
 
     @property
@@ -72,7 +75,7 @@ class SequencedSink(Sink):
         self._collect(record, message)
 
     def _collect(self, record: dict, envelope: t.Mapping[str, t.Any]) -> None:
-        arrival = self.core.next_arrival()
+        arrival = self.core.arrivals.next()
         self._pending.append((arrival, record_text(self.stream_name, dict(record), envelope)))
         if len(self._pending) >= PENDING_MAX:
             self.flush()
@@ -114,4 +117,4 @@ class SequencedSink(Sink):
     def activate_version(self, new_version: int) -> None:
         """Retire rows of older versions (contract 5), after what is collected."""
         self.flush()
-        self.core.activate_version(self.stream_name, new_version, at=self.core.position)
+        self.core.activate_version(self.stream_name, new_version, at=self.core.arrivals.position)

@@ -20,4 +20,5 @@ CAPABILITIES = Capabilities(
     transient=transient,
     lost_connection=lost_connection,
     driver_errors=(psycopg.Error,),
+    commits_apart=True,
 )
