@@ -37,7 +37,7 @@ from target_sequenced.core.sequences import SequenceClock
 from target_sequenced.core.states import PendingStates
 from target_sequenced.core.stats import StreamStats
 from target_sequenced.core.streams import LoadSettings, Stream, make_stream
-from target_sequenced.core.verdicts import explain, remedy_of
+from target_sequenced.core.verdicts import Locate, explain, remedy_of, where
 from target_sequenced.core.workspace import Workspace
 
 if t.TYPE_CHECKING:
@@ -71,6 +71,7 @@ class Loader:
         emit_state: t.Callable[[t.Any], None],
         logger: logging.Logger,
         workspace: Workspace | None = None,
+        locate: Locate = where,
     ) -> None:
         """Nothing is read or created until the first SCHEMA."""
         self.destination = destination
@@ -78,6 +79,7 @@ class Loader:
         self.emit_state = emit_state
         self.logger = logger
         self.workspace = workspace or Workspace()
+        self.locate = locate
         self.clock = SequenceClock()
         self.streams: dict[str, Stream] = {}
         self.stats: dict[str, StreamStats] = {}
@@ -268,6 +270,7 @@ class Loader:
             stream=state.name,
             table=state.plan.table,
             source=source,
+            locate=self.locate,
         )
         state.buffer.discard(arrivals)
         if self.settings.on_invalid_record == "reject":

@@ -42,6 +42,10 @@ class Invalid:
     """The first reason is a missing key (the SDK has its own error class for it)."""
 
 
+Locate = t.Callable[[str, int, int], str]
+"""Words where a refused record came from: its stream, arrival, and index among the stream's."""
+
+
 def where(stream: str, arrival: int, index: int) -> str:
     """``stream 'x', input line N, record I`` (and the place within a line that brought several)."""
     within = index_of(arrival)
@@ -82,8 +86,12 @@ def explain(
     stream: str,
     table: str,
     source: str | None,
+    locate: Locate = where,
 ) -> list[Invalid]:
-    """Word why each row of ``arrivals`` (invalid rows still in ``buffer``) was refused."""
+    """Word why each row of ``arrivals`` (invalid rows still in ``buffer``) was refused.
+
+    ``locate``: the adapter's words for where a record came from (:func:`where`: input lines).
+    """
     listed = ", ".join(str(int(a)) for a in arrivals)
     rows = batch.rows_sql()
     texts = dict(workspace.run(f"SELECT _arrival, j FROM {rows} WHERE _arrival IN ({listed})"))
@@ -133,7 +141,7 @@ def explain(
         found.append(
             Invalid(
                 arrival,
-                f"{where(stream, arrival, indexes.get(arrival, 0))}: {text}",
+                f"{locate(stream, arrival, indexes.get(arrival, 0))}: {text}",
                 json_text(message.get("record")) if isinstance(message, dict) else texts[arrival],
                 missing_key=bool(reasons)
                 and reasons[0].startswith("Record is missing key property"),

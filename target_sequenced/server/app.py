@@ -48,7 +48,8 @@ if t.TYPE_CHECKING:
     from target_sequenced.server.applier import Applier
 
 JSON = "application/json"
-_LOCATED = re.compile(r"input line \d+(?: \(item (\d+)\))?(?:, record \d+|: )")
+_LINE = re.compile(r"^input line \d+: ")
+"""The input line a core's line-level error starts with (a request's has none to name)."""
 TRANSIT = "application/transit+json"
 
 
@@ -207,7 +208,7 @@ class ImportApi:
             self.logger.error("%s", exc.one_line())  # noqa: TRY400 - one line, no traceback
             raise _Refusal(503, bodies.unavailable(exc.one_line())) from exc
         except InputError as exc:
-            text = _in_request(str(exc))
+            text = _without_line(str(exc))
             if kind == "batch":
                 raise _Refusal(400, bodies.batch_refused([text])) from exc
             raise _Refusal(422, bodies.push_refused([text])) from exc
@@ -288,17 +289,12 @@ def _reason(exc: BaseException) -> str:
     return str(exc).split("\n", 1)[0]
 
 
-def _in_request(text: str) -> str:
-    """The core's location (input line, item, the stream's record count) as the request's record.
+def _without_line(text: str) -> str:
+    """A line-level error of the core without its input line: the request is the line.
 
-    A request is one input line of a core that lives across requests: the
-    item within the line is the record's index in the request.
+    Records the core refuses are located in the request already (the applier's ``locate``).
     """
-
-    def located(match: re.Match[str]) -> str:
-        return "" if match.group(0).endswith(": ") else f"record {match.group(1) or 0}"
-
-    return _LOCATED.sub(located, text)
+    return _LINE.sub("", text, count=1)
 
 
 def _stitch_texts(exc: PayloadError) -> list[str]:

@@ -40,6 +40,7 @@ import threading
 import typing as t
 from dataclasses import dataclass, field
 
+from target_sequenced.core.batches import index_of
 from target_sequenced.core.errors import InputError, PayloadError
 from target_sequenced.core.loader import Loader
 from target_sequenced.destinations import open_destination
@@ -85,7 +86,9 @@ class _Worker:
 
     def fresh(self, settings: LoadSettings, logger: logging.Logger) -> tuple[Loader, PayloadLoader]:
         if self.core is None or self.payloads is None:
-            self.core = Loader(self.destination, settings, emit_state=_no_state, logger=logger)
+            self.core = Loader(
+                self.destination, settings, emit_state=_no_state, logger=logger, locate=_in_request
+            )
             self.payloads = PayloadLoader(self.core)
         return self.core, self.payloads
 
@@ -260,6 +263,15 @@ def _size(payload: object) -> int:
         messages = payload.get("messages")
         return len(messages) if isinstance(messages, list) else 1
     return len(payload) if isinstance(payload, list) else 1
+
+
+def _in_request(stream: str, arrival: int, _index: int) -> str:
+    """Where a refused record came from: its index in its request.
+
+    A request is one input line of a core that lives across requests, so the
+    place among the line's records is the record's index in the request.
+    """
+    return f"stream '{stream}', record {index_of(arrival)}"
 
 
 def _no_state(_value: object) -> None:
