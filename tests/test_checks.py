@@ -28,6 +28,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from target_sequenced.core.checks import Rules
+from target_sequenced.core.plan import build_plan
+from target_sequenced.core.query import compile_query
 from tests.core_harness import parse
 
 DRAFTS = {
@@ -290,3 +293,55 @@ def test_found_cases_are_refused_in_words(prop: dict, value: str, words: list[st
     assert "a bug in target-sequenced" not in said
     for word in words:
         assert word in said, said
+
+
+NESTED = {
+    "$schema": list(DRAFTS)[1],
+    "properties": {
+        "id": {"type": "integer"},
+        "o": {
+            "type": ["object", "array", "string"],
+            "properties": {
+                "0": {"type": "string"},
+                "g": {"type": "object", "properties": {"n": {"type": "number"}}},
+            },
+            "required": ["g"],
+        },
+    },
+}
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        '{"g": {"n": 1.5}, "0": "s"}',
+        '{"g": {"n": "x"}}',  # a member two objects down
+        '{"0": 5, "g": {}}',
+        '{"0": "s"}',  # a required member absent
+        "[5]",  # a JSON pointer to "/0" finds an array's element: not a member
+        '"g"',
+        '{"g": null}',
+    ],
+)
+def test_members_at_a_fixed_place_get_jsonschema_verdicts(value: str) -> None:
+    # Their types come from the line's one json_type() call, not from a parse
+    # of the object (core/checks.py, _member_value).
+    text = '{"id": 1, "o": ' + value + "}"
+    validator = jsonschema.Draft7Validator(NESTED)
+    errors = list(validator.iter_errors(json.loads(text, parse_float=decimal.Decimal)))
+    parsed = parse(NESTED, ['{"type": "RECORD", "stream": "s", "record": ' + text + "}"])
+    assert [r["id"] for r in parsed.rows] == ([] if errors else [1])
+    if errors:
+        [said] = parsed.refused
+        want = {"#/" + "/".join(str(p) for p in e.path) for e in errors}
+        assert paths_named(said.split(NOT_SCHEMA + ": ", 1)[1]) >= want, said
+
+
+def test_an_object_of_scalars_at_a_fixed_place_is_not_parsed_again() -> None:
+    # The measured choice of bench/README.md: its members' types are paths of
+    # the line's one json_type() call.
+    schema = {"properties": {"id": {"type": "integer"}, "o": NESTED["properties"]["o"]}}
+    plan = build_plan("s", schema, ["id"], appends=False, max_identifier_length=63)
+    query = compile_query(plan, Rules(), sequence_property=None, validate=True, nul_ok=True)
+    assert query.select.count("from_json(") == 1
+    assert "'/record/o/g/n'" in query.select

@@ -19,6 +19,7 @@ Every keyword applies only to values of its JSON type, as in JSON Schema.
 from __future__ import annotations
 
 import decimal
+import typing as t
 from dataclasses import dataclass
 
 from target_sequenced.core.datetimes import STITCH, Grammar
@@ -108,10 +109,13 @@ def _compare(number: str, op: str, bound: object) -> str:
 class Compiler:
     """Compiles the schemas of one stream; :class:`Unsupported` when a construct is not covered."""
 
-    def __init__(self, doc: SchemaDoc, rules: Rules) -> None:
-        """One document, one set of rules."""
+    def __init__(
+        self, doc: SchemaDoc, rules: Rules, slot: t.Callable[[str], str] | None = None
+    ) -> None:
+        """One document, one set of rules; ``slot``: the json_type() of a path of the line."""
         self.doc = doc
         self.rules = rules
+        self._slot = slot
         self._lambdas = 0
 
     def check(self, schema: object, value: Value) -> str:
@@ -242,20 +246,25 @@ class Compiler:
         required = required if isinstance(required, list) else []
         named = list(dict.fromkeys([*properties, *required]))
         inner: list[str] = []
-        if named:
-            # The object's members read in one parse, as JSON texts (NULL when
-            # absent), bound to a name for the checks below.
-            members = self._lambda()
-            for name, sub in properties.items():
-                if sub is True or sub == {}:
-                    continue  # any value: nothing to check
-                child = Value.of_json(f"{members}.{_member(name)}")
-                inner.append(f"({child.json} IS NULL OR {self.check(sub, child)})")
-            inner += [f"({members}.{_member(r)} IS NOT NULL)" for r in required]
+        # The object's members read in one parse, as JSON texts (NULL when
+        # absent), bound to a name for the checks below. At a fixed place in
+        # the line, a member's type comes from the line's one json_type()
+        # call instead, and a member that only has its type checked needs
+        # no parse of the object at all.
+        members = self._lambda()
+        for name, sub in properties.items():
+            if sub is True or sub == {}:
+                continue  # any value: nothing to check
+            child = self._member_value(value, members, name)
+            inner.append(f"({_absent(child)} OR {self.check(sub, child)})")
+        inner += [f"NOT {_absent(self._member_value(value, members, r))}" for r in required]
         if inner:
-            structure = "{" + ", ".join(f'{_json_string(n)}: "JSON"' for n in named) + "}"
-            read = f"from_json({json}, {literal(structure)})"
-            parts.append(f"list_transform([{read}], lambda {members}: {_and(inner)})[1]")
+            condition = _and(inner)
+            if f"{members}." in condition:
+                structure = "{" + ", ".join(f'{_json_string(n)}: "JSON"' for n in named) + "}"
+                read = f"from_json({json}, {literal(structure)})"
+                condition = f"list_transform([{read}], lambda {members}: {condition})[1]"
+            parts.append(condition)
         extra = schema.get("additionalProperties", True)
         if extra is not True:
             parts.append(self._extra(json, keys, list(properties), extra=extra))
@@ -264,6 +273,14 @@ class Compiler:
         if "maxProperties" in schema:
             parts.append(f"(len({keys}) <= {int(schema['maxProperties'])})")
         return [_guard(value, ("OBJECT",), _and(parts))]
+
+    def _member_value(self, value: Value, members: str, name: str) -> Value:
+        """Member ``name`` of object ``value``, whose members lambda ``members`` binds."""
+        read = f"{members}.{_member(name)}"
+        if value.path is None or self._slot is None:
+            return Value.of_json(read)
+        path = value.path + _pointer(name)
+        return Value.of_json(read, self._slot(path), path=path)
 
     def extra_keys(self, keys: str, declared: list[str]) -> str:
         """SQL: the object whose keys ``keys`` lists has none outside ``declared``."""
@@ -322,6 +339,11 @@ class Compiler:
     def _lambda(self) -> str:
         self._lambdas += 1
         return f"_x{self._lambdas}"
+
+
+def _absent(member: Value) -> str:
+    """SQL: an object's member is absent (its type, where the line's json_type() gives it)."""
+    return f"({member.type if member.path else member.json} IS NULL)"
 
 
 def _pointer(key: str) -> str:

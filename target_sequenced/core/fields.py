@@ -10,7 +10,9 @@ query faster that way.
 :class:`Value` is what checks and conversions see of one JSON value: its
 type, and its value as text, number, boolean or JSON text. A record property
 is read in the one SQL type its column needs (:func:`read_type`); a value
-nested in a JSON value is reached with JSON functions on its text.
+nested in a JSON value is reached with JSON functions on its text, and where
+no array lies on its way it has a :attr:`Value.path`, by which its type is one
+more path of the line's ``json_type()``.
 """
 
 from __future__ import annotations
@@ -72,6 +74,9 @@ class Value:
     boolean: str | None = None
     instant: str | None = None
     """Its string's instant, when a date-time column already reads it (to check it once)."""
+    path: str | None = None
+    """Its JSON pointer in the line, when no array lies on the way (the json_type() of a
+    member below it is then one more path of the line's one json_type() call)."""
 
     def need(self, reading: str) -> str:
         """A reading, or :class:`Unsupported` when this value does not offer it."""
@@ -82,7 +87,9 @@ class Value:
         return t.cast("str", expr)
 
     @classmethod
-    def of_json(cls, json_text: str, type_expr: str | None = None) -> Value:
+    def of_json(
+        cls, json_text: str, type_expr: str | None = None, *, path: str | None = None
+    ) -> Value:
         """A value known by its JSON text: every reading through JSON functions.
 
         A JSON number's text is DuckDB's shortest form of its double, exact for
@@ -94,6 +101,7 @@ class Value:
             text=f"json_extract_string({json_text}, '$')",
             number=f"TRY_CAST(CAST({json_text} AS VARCHAR) AS {READ_TYPE})",
             boolean=f"(CAST({json_text} AS VARCHAR) = 'true')",
+            path=path,
         )
 
 
@@ -154,12 +162,13 @@ class Fields:
         if self.struct.setdefault(prop, sql_type) != sql_type:
             msg = f"property {prop!r} read as {self.struct[prop]} and {sql_type}"
             raise ValueError(msg)
-        type_expr = self.slot(pointer("record", prop))
+        path = pointer("record", prop)
+        type_expr = self.slot(path)
         index = list(self.struct).index(prop)
         read = self.lift(f"_v{index}", f"_m.record.{_member(prop)}")
         if sql_type == "JSON":
-            return Value.of_json(read, type_expr)
-        return replace(Value(type=type_expr), **{_READING[sql_type]: read})
+            return Value.of_json(read, type_expr, path=path)
+        return replace(Value(type=type_expr, path=path), **{_READING[sql_type]: read})
 
     def structure(self) -> str:
         """The ``from_json`` structure: the envelope fields, then the record's."""

@@ -137,7 +137,7 @@ def compile_query(
 ) -> ParseQuery:
     """Compile the parse query of a stream's plan."""
     fields = Fields()
-    compiler = Compiler(plan.doc, rules)
+    compiler = Compiler(plan.doc, rules, fields.slot)
     reads: dict[str, Value] = {}
     column_reads: list[ColumnRead] = []
     for col in plan.user_columns:
