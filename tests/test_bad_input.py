@@ -294,6 +294,17 @@ CASES: dict[str, Case] = {
         "input line 5: not valid JSON (NaN is not a JSON number)",
         rows={"people": [{**ADA, "score": Decimal("1.5")}, {**GRACE, "score": None}]},
     ),
+    # DuckDB reads NaN and Infinity in any case (nan, -iNf), as values or array items.
+    "86-lowercase-nan-in-undeclared-property": stops(
+        "input line 5: not valid JSON (Expecting value at character 82)"
+    ),
+    "87-infinity-any-case-in-number-column": stops(
+        "input line 5: not valid JSON (Expecting value at character 82)",
+        rows={"people": [{**ADA, "score": Decimal("1.5")}, {**GRACE, "score": None}]},
+    ),
+    "88-infinity-in-an-array": stops(
+        "input line 5: not valid JSON (Expecting value at character 87)"
+    ),
     # RFC 8259 leaves duplicate names open; the first one is kept, on every path.
     "17-duplicate-json-key": loads({"people": [ADA, GRACE, person(3, "first", 3), AFTER]}),
     # -- messages
