@@ -349,7 +349,8 @@ def test_an_object_of_scalars_at_a_fixed_place_is_not_parsed_again() -> None:
 
 def test_a_name_twice_in_an_object_counts_its_first_value_on_every_path() -> None:
     # README, "Choices where the contract is silent": DuckDB's bulk read keeps
-    # the first value, and so must Python's parse, which words refusals.
+    # the first value, and so must Python's parse, which words refusals (it
+    # worded them from the last value).
     schema = {
         "properties": {
             "id": {"type": "integer"},

@@ -152,3 +152,22 @@ def test_the_drawn_batches_include_plain_ones() -> None:
     draw()
     assert True in found
     assert False in found
+
+
+def test_a_name_repeated_in_data_keeps_its_first_value_both_ways(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # README, "Choices where the contract is silent".
+    batch = (
+        '{"table_name": "t", "schema": {"properties": {"id": {"type": "integer"}, '
+        '"name": {"type": ["null", "string"]}}}, "key_names": ["id"], "messages": ['
+        '{"action": "upsert", "sequence": 1, "data": {"id": 1, "name": "first", "name": "last"}}]}'
+    )
+    text = batch + "\n"
+    with tempfile.TemporaryDirectory() as folder:
+        plain = _outcome(text, Path(folder), "plain")
+        with monkeypatch.context() as patch:
+            patch.setattr(reader_module, "read_plain", lambda _text: None)
+            parsed = _outcome(text, Path(folder), "parsed")
+    assert plain == parsed
+    assert [(r["id"], r["name"]) for r in plain[2]] == [(1, "first")]

@@ -36,12 +36,29 @@ def _not_json(name: str) -> t.NoReturn:
     raise ValueError(msg)
 
 
+def _first_of_each_name(pairs: list[tuple[str, t.Any]]) -> dict[str, t.Any]:
+    """An object's members, a repeated name keeping its first value, as DuckDB's read does."""
+    found = dict(pairs)
+    if len(found) < len(pairs):
+        found = {}
+        for name, value in pairs:
+            found.setdefault(name, value)
+    return found
+
+
 def parse(text: str | bytes | bytearray) -> t.Any:  # noqa: ANN401 - any JSON value
     """Parse JSON as the SDK does: numbers with a fraction or exponent as ``Decimal``.
 
-    ``NaN`` and ``Infinity`` are refused (``ValueError``), as JSON has none.
+    ``NaN`` and ``Infinity`` are refused (``ValueError``), as JSON has none. A
+    name an object repeats keeps its first value, as in the bulk read (Python
+    would keep the last), so both read one record alike.
     """
-    return json.loads(text, parse_float=decimal.Decimal, parse_constant=_not_json)
+    return json.loads(
+        text,
+        parse_float=decimal.Decimal,
+        parse_constant=_not_json,
+        object_pairs_hook=_first_of_each_name,
+    )
 
 
 def parse_line(text: str | bytes | bytearray, line: int) -> t.Any:  # noqa: ANN401 - any JSON value

@@ -10,8 +10,9 @@ straight into a DECIMAL, so:
 - An ``integer`` column is a signed 64-bit integer; a value outside that
   range is invalid (:data:`INT64_MIN`, :data:`INT64_MAX`).
 - A line whose numbers that read could round is *lossy* (:func:`lossy_sql`),
-  and so is one holding ``NaN`` or ``Infinity`` (DuckDB reads them, JSON has
-  none; the exact parse refuses the line):
+  and so is one holding ``NaN`` or ``Infinity`` in any case (``nan``,
+  ``-iNf``: DuckDB reads them, JSON has none; the exact parse refuses the
+  line):
   a number written with an exponent, with more than 18 decimals or more
   than 19 integer digits, or (where numbers also reach JSON or text
   columns, which DuckDB writes back from doubles) a number of 16 or more
@@ -42,8 +43,11 @@ _ROUGH = r"(?:-?(?:[0-9]+(?:\.[0-9]*)?[eE]|[0-9]+\.[0-9]{19}|[0-9]{20})|-[0-9]{1
 """An exponent, more than 18 decimals, 20 integer digits or more, or a negative of 19
 (below the signed 64-bit range, DuckDB reads it as a double)."""
 _LONG_FLOAT_HINT = _TOKEN + r"-?[0-9.]{17}"
-_NOT_JSON = _TOKEN + r"-?(?:NaN|Infinity)"
-"""Tokens DuckDB's JSON reader takes as numbers and JSON has not: the exact parse refuses them."""
+_NOT_JSON = r"-?(?i:nan|inf)"
+"""Values DuckDB's JSON reader takes as numbers (``NaN``, ``Infinity``, ``inf``, in any
+case) and JSON has not: the exact parse refuses them."""
+_ITEM = r"[\[,]\s*"
+"""Where an array's item starts (or, after a comma, an object's next member)."""
 _FLOAT_TOKENS = r"[:,\[]\s*(-?[0-9]+\.[0-9]+)"
 
 
@@ -56,9 +60,14 @@ def lossy_sql(line: str, *, written_back: bool) -> str:
     from doubles (JSON columns, text columns that take numbers).
     """
     if not written_back:
-        # Only object members' numbers can reach a column.
-        return f"regexp_matches({line}, {literal(_MEMBER + _ROUGH + '|' + _NOT_JSON)})"
-    rough = _TOKEN + _ROUGH + "|" + _NOT_JSON
+        # Only object members' numbers can reach a column, but a NaN among an
+        # array's items makes the line no JSON too. A regular expression that
+        # starts with a literal (here the quote) is the cheap kind.
+        value = _MEMBER + "(?:" + _ROUGH + "|" + _NOT_JSON + ")"
+        member = f"regexp_matches({line}, {literal(value)})"
+        item = f"regexp_matches({line}, {literal(_ITEM + _NOT_JSON)})"
+        return f"({member} OR CASE WHEN contains({line}, '[') THEN {item} ELSE false END)"
+    rough = _TOKEN + "(?:" + _ROUGH + "|" + _NOT_JSON + ")"
     # A double's shortest form is what DuckDB writes back, so such a number
     # survives; any other of 16 digits or more does not.
     changed = (
