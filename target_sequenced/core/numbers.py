@@ -54,10 +54,11 @@ _FLOAT_TOKENS = r"[:,\[]\s*(-?[0-9]+\.[0-9]+)"
 def lossy_sql(line: str, *, written_back: bool) -> str:
     """SQL: whether the JSON text ``line`` holds a number the bulk read could change.
 
-    A conservative test on the text (a match inside a string counts too),
-    by one regular expression over the line; only a line it matches is looked
-    at closer. ``written_back``: numbers also reach columns that DuckDB writes
-    from doubles (JSON columns, text columns that take numbers).
+    A conservative test on the text (a match inside a string counts too), by
+    regular expressions over the line; where numbers are written back, only a
+    line the first matches is looked at closer. ``written_back``: numbers also
+    reach columns that DuckDB writes from doubles (JSON columns, text columns
+    that take numbers).
     """
     if not written_back:
         # Only object members' numbers can reach a column, but a NaN among an
