@@ -104,6 +104,16 @@ def _outcome(text: str, folder: Path, name: str) -> tuple[str | None, list, list
     return error, states, rows
 
 
+def _both_ways(text: str, monkeypatch: pytest.MonkeyPatch) -> tuple[tuple, tuple]:
+    """The outcome of ``text`` read plain, and with the plain reading switched off."""
+    with tempfile.TemporaryDirectory() as folder:
+        plain = _outcome(text, Path(folder), "plain")
+        with monkeypatch.context() as patch:
+            patch.setattr(reader_module, "read_plain", lambda _text: None)
+            parsed = _outcome(text, Path(folder), "parsed")
+    return plain, parsed
+
+
 KEY_AND_SCHEMA = {
     "table_name": "t",
     "schema": {"properties": {"id": {"type": "integer"}, "name": {"type": ["null", "string"]}}},
@@ -131,11 +141,7 @@ def test_a_batch_read_plain_or_parsed_ends_the_same(
         + "\n"
         for i, b in enumerate(batches)
     )
-    with tempfile.TemporaryDirectory() as folder:
-        plain = _outcome(text, Path(folder), "plain")
-        with monkeypatch.context() as patch:
-            patch.setattr(reader_module, "read_plain", lambda _text: None)
-            parsed = _outcome(text, Path(folder), "parsed")
+    plain, parsed = _both_ways(text, monkeypatch)
     assert plain == parsed
 
 
@@ -163,11 +169,6 @@ def test_a_name_repeated_in_data_keeps_its_first_value_both_ways(
         '"name": {"type": ["null", "string"]}}}, "key_names": ["id"], "messages": ['
         '{"action": "upsert", "sequence": 1, "data": {"id": 1, "name": "first", "name": "last"}}]}'
     )
-    text = batch + "\n"
-    with tempfile.TemporaryDirectory() as folder:
-        plain = _outcome(text, Path(folder), "plain")
-        with monkeypatch.context() as patch:
-            patch.setattr(reader_module, "read_plain", lambda _text: None)
-            parsed = _outcome(text, Path(folder), "parsed")
+    plain, parsed = _both_ways(batch + "\n", monkeypatch)
     assert plain == parsed
     assert [(r["id"], r["name"]) for r in plain[2]] == [(1, "first")]
